@@ -1,6 +1,7 @@
-package geo
+package geo_test
 
 import (
+	"github.com/shade-analytics/shade/collector/geo"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func writeDB(t testing.TB, dbType string) string {
 func TestCountry(t *testing.T) {
 	for _, dbType := range []string{"GeoLite2-Country", "GeoLite2-City", "GeoIP2-City", "DBIP-Country-Lite"} {
 		t.Run(dbType, func(t *testing.T) {
-			db, err := Open(writeDB(t, dbType))
+			db, err := geo.Open(writeDB(t, dbType))
 			if err != nil {
 				t.Fatalf("cannot open: %v", err)
 			}
@@ -77,7 +78,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := Open(tt.path(t))
+			db, err := geo.Open(tt.path(t))
 			if err == nil {
 				db.Close()
 				t.Fatalf("got nil error, want one containing %q", tt.wantErr)
@@ -90,7 +91,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestNilDB(t *testing.T) {
-	var db *DB
+	var db *geo.DB
 	if got := db.Country(netip.MustParseAddr("81.2.69.142")); got != "" {
 		t.Errorf("nil DB Country: got %q, want \"\"", got)
 	}
@@ -100,7 +101,7 @@ func TestNilDB(t *testing.T) {
 }
 
 func TestConcurrentCountry(t *testing.T) {
-	db, err := Open(writeDB(t, "GeoLite2-City"))
+	db, err := geo.Open(writeDB(t, "GeoLite2-City"))
 	if err != nil {
 		t.Fatalf("cannot open: %v", err)
 	}
@@ -121,7 +122,7 @@ func TestConcurrentCountry(t *testing.T) {
 }
 
 func BenchmarkCountry(b *testing.B) {
-	db, err := Open(writeDB(b, "GeoLite2-City"))
+	db, err := geo.Open(writeDB(b, "GeoLite2-City"))
 	if err != nil {
 		b.Fatalf("cannot open: %v", err)
 	}

@@ -1,0 +1,95 @@
+// Package collector receives tracking requests over HTTP, decodes them
+// (Shade's own and Plausible's JSON, Matomo's parameters, the noscript pixel),
+// applies the privacy gates, enriches and anonymises each event, keeps visits
+// together in sessions and hands the result to a Sink that batches it into
+// storage.
+package collector
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Field caps: a hostile client cannot make a row larger than this.
+const (
+	maxNameLen     = 120
+	maxURLLen      = 2048
+	maxTitleLen    = 300
+	maxDomainLen   = 253
+	maxPropKeyLen  = 64
+	maxPropValLen  = 256
+	maxProps       = 30
+	maxLanguageLen = 16
+	// MaxBodyBytes is the largest request body accepted.
+	MaxBodyBytes = 64 << 10
+)
+
+// Hit is one decoded tracking request before the privacy gates and
+// enrichment. Its strings are copies: nothing refers to the request's buffers.
+type Hit struct {
+	Name         string // "pageview", "engagement" or a custom event name
+	URL          string
+	Domain       string // the site's domain as sent by the tracker
+	MatomoSiteID uint32 // Matomo's idsite, when the hit came through matomo.php
+	Referrer     string
+	Title        string
+	Width        int // viewport width in CSS pixels, 0 when unknown
+	Language     string
+	PropKeys     []string
+	PropValues   []string
+	EngagementMS uint32
+	ScrollDepth  uint8 // 0..100
+	Hash         bool  // hash-routed single-page app: keep the URL fragment
+}
+
+// Event names with a meaning of their own.
+const (
+	NamePageview   = "pageview"
+	NameEngagement = "engagement"
+)
+
+// IsPageview reports whether the hit is a pageview.
+func (h *Hit) IsPageview() bool { return h.Name == NamePageview }
+
+// clean returns s as valid UTF-8 without control characters, trimmed and cut
+// to at most max bytes on a rune boundary.
+func clean(s string, max int) string {
+	s = strings.TrimSpace(s)
+	ok := utf8.ValidString(s)
+	if ok {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] == 0x7f {
+				ok = false
+				break
+			}
+		}
+	}
+	if !ok {
+		var b strings.Builder
+		for _, r := range s {
+			if r == utf8.RuneError || r < 0x20 || r == 0x7f {
+				continue
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}
+
+// addProp appends a custom property, dropping empty keys and any past maxProps.
+func (h *Hit) addProp(key, value string) {
+	key = clean(key, maxPropKeyLen)
+	if key == "" || len(h.PropKeys) >= maxProps {
+		return
+	}
+	h.PropKeys = append(h.PropKeys, key)
+	h.PropValues = append(h.PropValues, clean(value, maxPropValLen))
+}
