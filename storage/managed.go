@@ -44,6 +44,7 @@ type Managed struct {
 	exited   chan struct{}
 	waitErr  error
 	log      *slog.Logger
+	borrowed bool // another Shade process owns the server; Stop leaves it running
 }
 
 // StartManaged starts clickhouse-server with a generated configuration bound to
@@ -76,6 +77,9 @@ func StartManaged(ctx context.Context, cfg ManagedConfig) (*Managed, error) {
 			return nil, fmt.Errorf("cannot create %s: %w", filepath.Join(dir, sub), err)
 		}
 	}
+	if m := borrow(dir, cfg.Logger); m != nil {
+		return m, nil
+	}
 	stopStale(dir, cfg.Logger)
 	ports, err := freePorts(2)
 	if err != nil {
@@ -107,6 +111,7 @@ func StartManaged(ctx context.Context, cfg ManagedConfig) (*Managed, error) {
 		return nil, fmt.Errorf("cannot start %s: %w", bin, err)
 	}
 	_ = os.WriteFile(filepath.Join(dir, "server.pid"), []byte(strconv.Itoa(m.cmd.Process.Pid)), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "server.addr"), []byte(m.tcpAddr+" "+m.httpAddr), 0o600)
 	go func() {
 		m.waitErr = m.cmd.Wait()
 		out.Close()
@@ -135,6 +140,9 @@ func (m *Managed) Exited() <-chan struct{} { return m.exited }
 // Stop asks the server to shut down and waits for it, killing it when ctx ends first
 // or after 30 seconds.
 func (m *Managed) Stop(ctx context.Context) error {
+	if m.borrowed {
+		return nil
+	}
 	select {
 	case <-m.exited:
 		return nil
@@ -153,12 +161,16 @@ func (m *Managed) Stop(ctx context.Context) error {
 		<-m.exited
 	}
 	_ = os.Remove(filepath.Join(m.dir, "server.pid"))
+	_ = os.Remove(filepath.Join(m.dir, "server.addr"))
 	m.log.Info("managed ClickHouse stopped")
 	return nil
 }
 
 // Kill ends the server at once, as a crash would; tests of outages use it.
 func (m *Managed) Kill() {
+	if m.borrowed {
+		return
+	}
 	_ = m.cmd.Process.Kill()
 	<-m.exited
 }
@@ -188,6 +200,32 @@ func (m *Managed) waitReady(ctx context.Context, timeout time.Duration) error {
 				filepath.Join(m.dir, "log"))
 		}
 	}
+}
+
+// borrow returns the server another Shade process runs on this data
+// directory when it answers, so that `shade site add` next to a running
+// `shade serve` shares its server instead of fighting over the directory.
+func borrow(dir string, log *slog.Logger) *Managed {
+	raw, err := os.ReadFile(filepath.Join(dir, "server.addr"))
+	if err != nil {
+		return nil
+	}
+	tcp, httpAddr, ok := strings.Cut(strings.TrimSpace(string(raw)), " ")
+	if !ok {
+		return nil
+	}
+	client := &http.Client{Timeout: time.Second}
+	resp, err := client.Get("http://" + httpAddr + "/ping")
+	if err != nil {
+		return nil
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	log.Info("using the managed ClickHouse of a running Shade", "addr", tcp)
+	m := &Managed{dir: dir, tcpAddr: tcp, httpAddr: httpAddr, exited: make(chan struct{}), log: log, borrowed: true}
+	return m
 }
 
 // stopStale ends a server that a previous, crashed Shade left running on this

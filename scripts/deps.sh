@@ -1,0 +1,39 @@
+# Installs what Shade needs on Debian/Ubuntu; sourced by scripts/run and scripts/test.
+# Everything comes from Debian's packages, the Go module proxy or the npm registry.
+set -euo pipefail
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+need_apt() { # need_apt PACKAGE...: installs the packages that are missing
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "==> installing ${missing[*]}" >&2
+	if [ -z "$apt_updated" ]; then
+		as_root apt-get update -qq
+		apt_updated=1
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+need_go() {
+	if ! command -v go >/dev/null 2>&1; then
+		[ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
+	fi
+	if ! command -v go >/dev/null 2>&1; then
+		need_apt golang-go
+	fi
+	# go.mod names the toolchain; Go 1.21+ fetches it through the module proxy.
+	export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+	export PATH="$(go env GOPATH)/bin:$PATH"
+}
+
+need_clickhouse() {
+	command -v clickhouse-server >/dev/null 2>&1 || need_apt clickhouse-server clickhouse-client
+	# Debian's package may start its own service; Shade runs its own server and needs none.
+}
