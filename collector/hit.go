@@ -54,7 +54,6 @@ func (h *Hit) IsPageview() bool { return h.Name == NamePageview }
 // clean returns s as valid UTF-8 without control characters, trimmed and cut
 // to at most max bytes on a rune boundary.
 func clean(s string, max int) string {
-	s = strings.TrimSpace(s)
 	ok := utf8.ValidString(s)
 	if ok {
 		for i := 0; i < len(s); i++ {
@@ -74,12 +73,13 @@ func clean(s string, max int) string {
 		}
 		s = b.String()
 	}
+	s = strings.TrimSpace(s)
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		s = s[:cut]
+		s = strings.TrimSpace(s[:cut])
 	}
 	return s
 }

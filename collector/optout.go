@@ -168,20 +168,23 @@ func (c *Collector) setOptOut(ctx *fasthttp.RequestCtx) {
 // and sent at all; over plain HTTP browsers refuse SameSite=None, and Lax
 // still works when the page is opened directly.
 func setOptOutCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge int, secure bool) {
-	var b strings.Builder
-	b.WriteString(name + "=" + value + "; Path=/; Max-Age=")
+	var c fasthttp.Cookie
+	c.SetKey(name)
+	c.SetValue(value)
+	c.SetPath("/")
 	if maxAge < 0 {
-		b.WriteString("0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+		c.SetExpire(fasthttp.CookieExpireDelete)
 	} else {
-		b.WriteString(strconv.Itoa(maxAge))
+		c.SetMaxAge(maxAge)
 	}
-	b.WriteString("; HttpOnly")
+	c.SetHTTPOnly(true)
 	if secure {
-		b.WriteString("; Secure; SameSite=None")
+		c.SetSecure(true)
+		c.SetSameSite(fasthttp.CookieSameSiteNoneMode)
 	} else {
-		b.WriteString("; SameSite=Lax")
+		c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	}
-	ctx.Response.Header.Add("Set-Cookie", b.String())
+	ctx.Response.Header.SetCookie(&c)
 }
 
 // forwardedHTTPS reports whether a trusted proxy says the visitor used HTTPS.
