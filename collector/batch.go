@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -149,39 +148,36 @@ func (b *Batcher) run() {
 	}
 }
 
-// insert writes one batch, retrying with exponential backoff and jitter. It
-// gives up only when the batcher is closing and its deadline has passed.
+// insert writes one batch, retrying through outages; when the batcher is
+// closing it tries for at most a few seconds more before giving up.
 func (b *Batcher) insert(batch *storage.Batch) {
-	backoff := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := b.dst.Insert(ctx, batch)
-		cancel()
-		if err == nil {
-			b.insertTime.UpdateDuration(start)
-			b.batchRows.Update(float64(batch.Len()))
-			b.inserted.Add(batch.Len())
-			b.mu.Lock()
-			b.held -= batch.Len()
-			b.mu.Unlock()
-			return
-		}
-		b.insertErrors.Inc()
-		if attempt == 0 || attempt%20 == 0 {
-			b.log.Error("cannot insert batch, retrying", "rows", batch.Len(), "attempt", attempt+1, "err", err)
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
 		case <-b.stop:
-			if attempt >= 3 {
-				b.log.Error("giving up on a batch at shutdown", "rows", batch.Len(), "err", err)
-				return
+			select {
+			case <-time.After(5 * time.Second):
+				cancel()
+			case <-ctx.Done():
 			}
-		default:
+		case <-ctx.Done():
 		}
-		time.Sleep(backoff/2 + rand.N(backoff/2+1))
-		backoff = min(backoff*2, 10*time.Second)
+	}()
+	start := time.Now()
+	err := retry(ctx, b.log, b.insertErrors, batch.Len(),
+		func(ctx context.Context) error { return b.dst.Insert(ctx, batch) },
+		func(ctx context.Context) error { return b.dst.Insert(ctx, batch) })
+	if err != nil {
+		b.log.Error("giving up on a batch at shutdown", "rows", batch.Len(), "err", err)
+		return
 	}
+	b.insertTime.UpdateDuration(start)
+	b.batchRows.Update(float64(batch.Len()))
+	b.inserted.Add(batch.Len())
+	b.mu.Lock()
+	b.held -= batch.Len()
+	b.mu.Unlock()
 }
 
 // Close stops accepting, flushes everything held and waits for the inserts,

@@ -37,6 +37,9 @@ type Config struct {
 	// them through storage. Only for generating past traffic (shade demo):
 	// such salts are never written anywhere and die with the process.
 	EphemeralSalts bool
+	// Readiness, when set, adds the sink's state to /readyz: ok false makes
+	// the collector unready, detail is shown either way.
+	Readiness func() (ok bool, detail string)
 }
 
 // Validate fills defaults and checks the settings.

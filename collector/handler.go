@@ -59,6 +59,16 @@ func (c *Collector) serveReady(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString("not ready: salts not loaded from ClickHouse\n")
 		return
 	}
+	if c.cfg.Readiness != nil {
+		ok, detail := c.cfg.Readiness()
+		if !ok {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString("not ready: " + detail + "\n")
+			return
+		}
+		ctx.SetBodyString("ready: " + detail + "\n")
+		return
+	}
 	ctx.SetBodyString("ready\n")
 }
 

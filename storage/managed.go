@@ -45,6 +45,8 @@ type Managed struct {
 	waitErr  error
 	log      *slog.Logger
 	borrowed bool // another Shade process owns the server; Stop leaves it running
+	bin      string
+	timeout  time.Duration
 }
 
 // StartManaged starts clickhouse-server with a generated configuration bound to
@@ -89,18 +91,28 @@ func StartManaged(ctx context.Context, cfg ManagedConfig) (*Managed, error) {
 		dir:      dir,
 		tcpAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		httpAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-		exited:   make(chan struct{}),
 		log:      cfg.Logger,
 	}
 	if err := m.writeConfig(ports[0], ports[1]); err != nil {
 		return nil, err
 	}
-	out, err := os.OpenFile(filepath.Join(dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open ClickHouse log: %w", err)
+	m.bin, m.timeout = bin, cfg.StartTimeout
+	if err := m.launch(ctx); err != nil {
+		return nil, err
 	}
-	m.cmd = exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
-	m.cmd.Dir = dir
+	return m, nil
+}
+
+// launch starts the server process on the configuration already written
+// and waits until it answers.
+func (m *Managed) launch(ctx context.Context) error {
+	out, err := os.OpenFile(filepath.Join(m.dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot open ClickHouse log: %w", err)
+	}
+	m.exited = make(chan struct{})
+	m.cmd = exec.Command(m.bin, "--config-file="+filepath.Join(m.dir, "config.xml"))
+	m.cmd.Dir = m.dir
 	m.cmd.Stdout = out
 	m.cmd.Stderr = out
 	// Its own process group keeps a Ctrl-C in the terminal from reaching the
@@ -108,21 +120,36 @@ func StartManaged(ctx context.Context, cfg ManagedConfig) (*Managed, error) {
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := m.cmd.Start(); err != nil {
 		out.Close()
-		return nil, fmt.Errorf("cannot start %s: %w", bin, err)
+		return fmt.Errorf("cannot start %s: %w", m.bin, err)
 	}
-	_ = os.WriteFile(filepath.Join(dir, "server.pid"), []byte(strconv.Itoa(m.cmd.Process.Pid)), 0o600)
-	_ = os.WriteFile(filepath.Join(dir, "server.addr"), []byte(m.tcpAddr+" "+m.httpAddr), 0o600)
+	_ = os.WriteFile(filepath.Join(m.dir, "server.pid"), []byte(strconv.Itoa(m.cmd.Process.Pid)), 0o600)
+	_ = os.WriteFile(filepath.Join(m.dir, "server.addr"), []byte(m.tcpAddr+" "+m.httpAddr), 0o600)
+	cmd, exited := m.cmd, m.exited
 	go func() {
-		m.waitErr = m.cmd.Wait()
+		m.waitErr = cmd.Wait()
 		out.Close()
-		close(m.exited)
+		close(exited)
 	}()
-	if err := m.waitReady(ctx, cfg.StartTimeout); err != nil {
+	if err := m.waitReady(ctx, m.timeout); err != nil {
 		_ = m.Stop(context.Background())
-		return nil, err
+		return err
 	}
-	cfg.Logger.Info("managed ClickHouse started", "addr", m.tcpAddr, "dir", dir)
-	return m, nil
+	m.log.Info("managed ClickHouse started", "addr", m.tcpAddr, "dir", m.dir)
+	return nil
+}
+
+// Restart starts the server again after Stop or Kill, on the same ports and
+// data; outage tests use it.
+func (m *Managed) Restart(ctx context.Context) error {
+	if m.borrowed {
+		return errors.New("cannot restart a ClickHouse owned by another process")
+	}
+	select {
+	case <-m.exited:
+	default:
+		return errors.New("managed ClickHouse is still running")
+	}
+	return m.launch(ctx)
 }
 
 // Addr is the host:port of the server's native protocol.

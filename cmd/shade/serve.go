@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shade-analytics/shade/collector"
 	"github.com/shade-analytics/shade/collector/geo"
+	"github.com/shade-analytics/shade/collector/spool"
 	"github.com/shade-analytics/shade/dashboard"
 	"github.com/shade-analytics/shade/storage"
 )
@@ -31,12 +33,13 @@ type serveFlags struct {
 	geoip          string
 	batchRows      int
 	flushInterval  time.Duration
-	maxPending     int
 	maxSessions    int
 	publicURL      string
 	secureCookies  bool
 	demo           bool
 	shutdown       time.Duration
+	ack            string
+	spoolMaxBytes  int64
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -44,14 +47,15 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address for the collector and dashboard")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For/Forwarded headers are believed")
 	fs.StringVar(&f.geoip, "geoip", "", "GeoLite2 / DB-IP Lite Country or City .mmdb file for visitor countries")
-	fs.IntVar(&f.batchRows, "batch-rows", 5000, "insert a batch when it holds this many rows")
-	fs.DurationVar(&f.flushInterval, "flush-interval", time.Second, "insert a non-empty batch at least this often")
-	fs.IntVar(&f.maxPending, "max-pending", 200000, "rows held in memory at most before the collector answers 503")
+	fs.IntVar(&f.batchRows, "batch-rows", 5000, "ship at most this many events in one batch")
+	fs.DurationVar(&f.flushInterval, "flush-interval", time.Second, "ship a smaller batch after this long")
 	fs.IntVar(&f.maxSessions, "max-sessions", 500000, "open visits kept in memory at most")
 	fs.StringVar(&f.publicURL, "public-url", "", "public base URL of this server, for snippet and embed codes (default http://LISTEN)")
 	fs.BoolVar(&f.secureCookies, "secure-cookies", false, "mark dashboard cookies Secure (set when served over HTTPS)")
 	fs.BoolVar(&f.demo, "demo", false, "create a demo site with 30 days of synthetic traffic and print an admin sign-in")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "how long shutdown may take to flush events")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "how long shutdown may take to ship spooled events")
+	fs.StringVar(&f.ack, "ack", "durable", "durable: answer 202 after the event is fsynced to the spool; memory: after it is queued for writing")
+	fs.Int64Var(&f.spoolMaxBytes, "spool-max-bytes", 0, "cap on spooled, unshipped bytes before 503s (0: a quarter of the free disk, at least 64 MiB)")
 }
 
 func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Writer) error {
@@ -60,6 +64,9 @@ func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Wr
 	f.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if f.ack != "durable" && f.ack != "memory" {
+		return fmt.Errorf("invalid --ack %q: use durable or memory", f.ack)
 	}
 	proxies, err := collector.ParseTrustedProxies(f.trustedProxies)
 	if err != nil {
@@ -88,11 +95,26 @@ func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Wr
 	defer closeDB()
 
 	set := metrics.NewSet()
-	batcher := collector.NewBatcher(logger, set, st, collector.BatcherConfig{
-		MaxRows: f.batchRows, FlushInterval: f.flushInterval, MaxPending: f.maxPending,
+	sp, err := spool.Open(logger, set, spool.Config{
+		Dir: filepath.Join(f.db.dataDir, "spool"), Durable: f.ack == "durable", MaxBytes: f.spoolMaxBytes,
 	})
-	col, err := collector.New(logger, set, st, batcher, collector.Config{
+	if err != nil {
+		return err
+	}
+	shipper := collector.NewShipper(logger, set, sp, st, collector.ShipperConfig{
+		MaxRecords: f.batchRows, MaxWait: f.flushInterval,
+	})
+	shipper.Start()
+	sink := collector.NewSpoolSink(sp)
+	col, err := collector.New(logger, set, st, sink, collector.Config{
 		TrustedProxies: proxies, GeoIP: geoDB, MaxSessions: f.maxSessions,
+		Readiness: func() (bool, string) {
+			ch := "up"
+			if !shipper.Healthy() {
+				ch = "down (events are kept in the spool)"
+			}
+			return true, fmt.Sprintf("clickhouse %s, spool %d bytes", ch, sp.Bytes())
+		},
 	})
 	if err != nil {
 		return err
@@ -128,7 +150,7 @@ func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Wr
 	logger.Info("shade is serving", "listen", "http://"+f.listen, "database", st.Database())
 
 	if f.demo {
-		if err := startDemo(ctx, logger, st, batcher, set, f.publicURL, stdout, &wg, runCtx); err != nil {
+		if err := startDemo(ctx, logger, st, sink, set, f.publicURL, stdout, &wg, runCtx); err != nil {
 			logger.Error("cannot set up the demo", "err", err)
 		}
 	}
@@ -139,8 +161,9 @@ func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Wr
 	case err = <-serveErr:
 		logger.Error("server stopped", "err", err)
 	}
-	// Order: stop taking requests, stop background work, flush what was
-	// accepted into ClickHouse, then (deferred) close the store and stop
+	// Order: stop taking requests, stop background work, sync and close the
+	// spool, ship what we can within the deadline (the rest waits in the
+	// spool for the next start), then (deferred) close the store and stop
 	// the managed server.
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdown)
 	defer cancel()
@@ -149,9 +172,12 @@ func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Wr
 	}
 	stopRun()
 	wg.Wait()
-	if ferr := batcher.Close(sctx); ferr != nil {
-		logger.Error("events lost at shutdown", "err", ferr)
-		err = errors.Join(err, ferr)
+	if cerr := sp.Close(); cerr != nil {
+		logger.Error("cannot close the spool", "err", cerr)
+		err = errors.Join(err, cerr)
+	}
+	if serr := shipper.Stop(sctx); serr != nil {
+		logger.Warn("shutdown deadline reached", "err", serr, "spooled_bytes", sp.Bytes())
 	}
 	logger.Info("stopped")
 	return err
