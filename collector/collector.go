@@ -95,7 +95,7 @@ func New(logger *slog.Logger, set *metrics.Set, store Store, sink Sink, cfg Conf
 	}
 	c := &Collector{
 		cfg: cfg, log: logger, store: store, sink: sink, metrics: set,
-		sites:    &siteCache{lister: store, minReload: time.Second},
+		sites:    &siteCache{lister: store, minReload: 100 * time.Millisecond},
 		sessions: newSessions(cfg.MaxSessions, SessionTimeout),
 		ua:       useragent.New(cfg.UACacheSize),
 	}

@@ -2,16 +2,12 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 
 	"github.com/shade-analytics/shade/collector/spool"
 	"github.com/shade-analytics/shade/internal/chtest"
+	"github.com/shade-analytics/shade/internal/loadgen"
 	"github.com/shade-analytics/shade/storage"
 )
 
@@ -93,104 +90,6 @@ func newDurable(t *testing.T, maxBytes int64) *durable {
 	return d
 }
 
-// loadResult is what a load generator saw: the event numbers answered 202
-// and the count of each other status.
-type loadResult struct {
-	mu      sync.Mutex
-	acked   map[int]bool
-	status  map[int]int
-	noRetry int // 503s without Retry-After
-	next    atomic.Int64
-	wait    func()
-}
-
-// load sends pageviews with unique paths from workers clients until ctx ends.
-func load(ctx context.Context, url string, workers int) *loadResult {
-	r := &loadResult{acked: map[int]bool{}, status: map[int]int{}}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				n := int(r.next.Add(1))
-				body := fmt.Sprintf(`{"n":"pageview","u":"https://example.com/e/%d","d":"example.com"}`, n)
-				req, _ := http.NewRequest("POST", url+"/api/event", strings.NewReader(body))
-				req.Header.Set("User-Agent", testUA)
-				resp, err := client.Do(req)
-				if err != nil {
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				r.mu.Lock()
-				r.status[resp.StatusCode]++
-				if resp.StatusCode == 202 {
-					r.acked[n] = true
-				}
-				if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "" {
-					r.noRetry++
-				}
-				r.mu.Unlock()
-				if resp.StatusCode == 503 {
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-		}()
-	}
-	r.wait = func() { wg.Wait(); client.CloseIdleConnections() }
-	return r
-}
-
-func (r *loadResult) accepted() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.acked)
-}
-
-// verify checks that every acknowledged event is stored exactly once and
-// that nothing is stored twice.
-func (d *durable) verify(r *loadResult) {
-	d.t.Helper()
-	rows, err := d.store.Conn().Query(context.Background(),
-		"SELECT pathname, count() FROM events WHERE site_id = ? GROUP BY pathname", d.site.ID)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	stored := map[int]uint64{}
-	for rows.Next() {
-		var p string
-		var c uint64
-		if err := rows.Scan(&p, &c); err != nil {
-			d.t.Fatal(err)
-		}
-		n, _ := strconv.Atoi(strings.TrimPrefix(p, "/e/"))
-		stored[n] = c
-	}
-	rows.Close()
-	missing, dup := 0, 0
-	for n := range r.acked {
-		if stored[n] == 0 {
-			missing++
-		}
-	}
-	for _, c := range stored {
-		if c > 1 {
-			dup++
-		}
-	}
-	if missing > 0 || dup > 0 {
-		d.t.Fatalf("%d acknowledged events missing, %d stored more than once (acknowledged %d, stored %d)",
-			missing, dup, len(r.acked), len(stored))
-	}
-	if r.noRetry > 0 {
-		d.t.Errorf("%d 503 replies without Retry-After", r.noRetry)
-	}
-	d.t.Logf("acknowledged %d, stored %d distinct, statuses %v", len(r.acked), len(stored), r.status)
-}
-
 func (d *durable) readyz() string {
 	resp, err := http.Get(d.url + "/readyz")
 	if err != nil {
@@ -219,12 +118,12 @@ func (d *durable) drain() {
 func TestClickHouseOutageLosesNothing(t *testing.T) {
 	d := newDurable(t, 0)
 	ctx, stop := context.WithCancel(context.Background())
-	r := load(ctx, d.url, 4)
+	r := loadgen.Run(ctx, d.url, "example.com", 4)
 	time.Sleep(3 * time.Second)
 	d.ch.Kill()
-	before := r.accepted()
+	before := r.Accepted()
 	time.Sleep(31 * time.Second)
-	during := r.accepted() - before
+	during := r.Accepted() - before
 	if during == 0 {
 		t.Error("no event was accepted while ClickHouse was down")
 	}
@@ -236,10 +135,10 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second)
 	stop()
-	r.wait()
+	r.Wait()
 	d.drain()
 	t.Logf("accepted %d events during the 31 s outage", during)
-	d.verify(r)
+	r.Verify(t, d.store.Conn(), d.site.ID)
 }
 
 // A spool at its cap answers 503 with Retry-After, keeps serving /healthz,
@@ -248,13 +147,10 @@ func TestFullSpoolRefusesWith503(t *testing.T) {
 	d := newDurable(t, 256<<10)
 	d.ch.Kill()
 	ctx, stop := context.WithCancel(context.Background())
-	r := load(ctx, d.url, 4)
+	r := loadgen.Run(ctx, d.url, "example.com", 4)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r.mu.Lock()
-		full := r.status[503]
-		r.mu.Unlock()
-		if full >= 20 {
+		if r.Status(503) >= 20 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -271,13 +167,13 @@ func TestFullSpoolRefusesWith503(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Once shipped, the spool takes events again.
-	acceptedAtRestart := r.accepted()
+	acceptedAtRestart := r.Accepted()
 	time.Sleep(5 * time.Second)
-	if r.accepted() == acceptedAtRestart {
+	if r.Accepted() == acceptedAtRestart {
 		t.Error("no event accepted after ClickHouse came back")
 	}
 	stop()
-	r.wait()
+	r.Wait()
 	d.drain()
-	d.verify(r)
+	r.Verify(t, d.store.Conn(), d.site.ID)
 }
