@@ -37,11 +37,37 @@ func decodeEvent(body []byte) (Hit, error) {
 	if v.Type() != fastjson.TypeObject {
 		return h, errors.New("malformed JSON: the body must be an object")
 	}
-	h.Name = clean(str(v, "n", "name"), maxNameLen)
-	h.URL = clean(str(v, "u", "url"), maxURLLen)
-	h.Domain = clean(str(v, "d", "domain"), maxDomainLen)
-	h.Referrer = clean(str(v, "r", "referrer"), maxURLLen)
-	h.Title = clean(str(v, "t", "title"), maxTitleLen)
+	// One pass over the object's fields: looking each name up in turn would
+	// scan the object once per alias.
+	obj, _ := v.Object()
+	var props *fastjson.Value
+	obj.Visit(func(k []byte, f *fastjson.Value) {
+		if f.Type() == fastjson.TypeNull {
+			return
+		}
+		switch string(k) {
+		case "n", "name":
+			h.Name = clean(scalar(f), maxNameLen)
+		case "u", "url":
+			h.URL = clean(scalar(f), maxURLLen)
+		case "d", "domain":
+			h.Domain = clean(scalar(f), maxDomainLen)
+		case "r", "referrer":
+			h.Referrer = clean(scalar(f), maxURLLen)
+		case "t", "title":
+			h.Title = clean(scalar(f), maxTitleLen)
+		case "w", "screen_width":
+			h.Width = int(clamp(number(f), 0, 100000))
+		case "e", "engagement_time":
+			h.EngagementMS = uint32(clamp(number(f), 0, 24*3600*1000))
+		case "sd", "scroll_depth":
+			h.ScrollDepth = uint8(clamp(number(f), 0, 100))
+		case "h", "hashMode":
+			h.Hash = truthy(f)
+		case "p", "props", "m", "meta":
+			props = f
+		}
+	})
 	if h.Name == "" {
 		return h, errNoName
 	}
@@ -51,11 +77,6 @@ func decodeEvent(body []byte) (Hit, error) {
 	if h.Domain == "" {
 		return h, errNoDomain
 	}
-	h.Width = int(clamp(num(v, "w", "screen_width"), 0, 100000))
-	h.EngagementMS = uint32(clamp(num(v, "e", "engagement_time"), 0, 24*3600*1000))
-	h.ScrollDepth = uint8(clamp(num(v, "sd", "scroll_depth"), 0, 100))
-	h.Hash = truthy(get(v, "h", "hashMode"))
-	props := get(v, "p", "props", "m", "meta")
 	if props != nil {
 		// Plausible sends props as an object or, from old scripts, as a JSON string.
 		if props.Type() == fastjson.TypeString {
@@ -65,32 +86,15 @@ func decodeEvent(body []byte) (Hit, error) {
 			}
 			props = inner
 		}
-		obj, err := props.Object()
+		pobj, err := props.Object()
 		if err != nil {
 			return h, errors.New("malformed props: want an object")
 		}
-		obj.Visit(func(k []byte, pv *fastjson.Value) {
+		pobj.Visit(func(k []byte, pv *fastjson.Value) {
 			h.addProp(string(k), scalar(pv))
 		})
 	}
 	return h, nil
-}
-
-func get(v *fastjson.Value, keys ...string) *fastjson.Value {
-	for _, k := range keys {
-		if f := v.Get(k); f != nil && f.Type() != fastjson.TypeNull {
-			return f
-		}
-	}
-	return nil
-}
-
-func str(v *fastjson.Value, keys ...string) string {
-	f := get(v, keys...)
-	if f == nil {
-		return ""
-	}
-	return scalar(f)
 }
 
 // scalar renders a JSON scalar as text; objects and arrays give "".
@@ -104,11 +108,8 @@ func scalar(f *fastjson.Value) string {
 	return ""
 }
 
-func num(v *fastjson.Value, keys ...string) float64 {
-	f := get(v, keys...)
-	if f == nil {
-		return 0
-	}
+// number reads a JSON number, or a string holding one; anything else is 0.
+func number(f *fastjson.Value) float64 {
 	switch f.Type() {
 	case fastjson.TypeNumber:
 		return f.GetFloat64()
@@ -122,9 +123,6 @@ func num(v *fastjson.Value, keys ...string) float64 {
 }
 
 func truthy(f *fastjson.Value) bool {
-	if f == nil {
-		return false
-	}
 	switch f.Type() {
 	case fastjson.TypeTrue:
 		return true

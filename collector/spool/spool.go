@@ -90,6 +90,7 @@ type Spool struct {
 	id        uint64 // random identity of this spool, persisted, for batch IDs
 
 	appends, fsyncs, writeErrors, full, corrupt *metrics.Counter
+	fsyncTime, groupBytes                       *metrics.Histogram
 }
 
 // Checkpoint is what the reader has shipped, and the batch it is shipping.
@@ -129,6 +130,8 @@ func Open(logger *slog.Logger, set *metrics.Set, cfg Config) (*Spool, error) {
 		writeErrors: set.NewCounter("shade_spool_write_errors_total"),
 		full:        set.NewCounter("shade_spool_full_total"),
 		corrupt:     set.NewCounter("shade_spool_corrupt_total"),
+		fsyncTime:   set.NewHistogram("shade_spool_fsync_duration_seconds"),
+		groupBytes:  set.NewHistogram("shade_spool_group_bytes"),
 	}
 	set.NewGauge("shade_spool_bytes", func() float64 { return float64(s.Bytes()) })
 	set.NewGauge("shade_spool_max_bytes", func() float64 { return float64(cfg.MaxBytes) })
@@ -373,7 +376,10 @@ func (s *Spool) write(data []byte) error {
 	}
 	_, err := s.active.Write(data)
 	if err == nil {
+		start := time.Now()
 		err = s.active.Sync()
+		s.fsyncTime.UpdateDuration(start)
+		s.groupBytes.Update(float64(len(data)))
 		s.fsyncs.Inc()
 	}
 	if err != nil {
