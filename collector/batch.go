@@ -164,6 +164,8 @@ func (b *Batcher) insert(batch *storage.Batch) {
 		case <-ctx.Done():
 		}
 	}()
+	held := batch.Len()
+	batch.Compact()
 	start := time.Now()
 	err := retry(ctx, b.log, b.insertErrors, batch.Len(),
 		func(ctx context.Context) error { return b.dst.Insert(ctx, batch) },
@@ -176,7 +178,7 @@ func (b *Batcher) insert(batch *storage.Batch) {
 	b.batchRows.Update(float64(batch.Len()))
 	b.inserted.Add(batch.Len())
 	b.mu.Lock()
-	b.held -= batch.Len()
+	b.held -= held
 	b.mu.Unlock()
 }
 

@@ -183,7 +183,7 @@ func (h *harness) tablesContaining(needle string) map[string]uint64 {
 			continue
 		}
 		checked++
-		if n := h.count(fmt.Sprintf("SELECT count() FROM %s WHERE %s", c.table, cond), needle); n > 0 {
+		if n := h.count(fmt.Sprintf("SELECT count() FROM `%s` WHERE %s", c.table, cond), needle); n > 0 {
 			found[c.table+"."+c.name] = n
 		}
 	}

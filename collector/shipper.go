@@ -215,6 +215,7 @@ func (s *Shipper) insert(ctx context.Context, recs [][]byte, id uint64, replay b
 			s.log.Error("skipping an unreadable spool record", "err", err)
 		}
 	}
+	batch.Compact()
 	start := time.Now()
 	first := s.dst.Insert
 	if replay {

@@ -89,3 +89,33 @@ type Batch struct {
 
 // Len is the number of rows the batch writes.
 func (b *Batch) Len() int { return len(b.Events) + len(b.Sessions) }
+
+// Compact removes pairs of session rows that cancel: a state written with
+// sign +1 and the same state written again with -1 by a later event of the
+// visit. A visit with many events in one batch then costs at most its state
+// before the batch (-1) and after it (+1), and every sum weighted by sign is
+// unchanged.
+func (b *Batch) Compact() {
+	if len(b.Sessions) < 2 {
+		return
+	}
+	net := make(map[Session]int, len(b.Sessions))
+	for _, s := range b.Sessions {
+		sign := int(s.Sign)
+		s.Sign = 0
+		net[s] += sign
+	}
+	out := b.Sessions[:0]
+	for _, s := range b.Sessions {
+		sign := s.Sign
+		s.Sign = 0
+		n := net[s]
+		switch {
+		case n > 0 && sign > 0, n < 0 && sign < 0:
+			net[s] -= int(sign)
+			s.Sign = sign
+			out = append(out, s)
+		}
+	}
+	b.Sessions = out
+}
