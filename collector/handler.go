@@ -8,7 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/shade-analytics/shade/storage"
 	trackerjs "github.com/shade-analytics/shade/tracker-js"
 )
 
@@ -150,23 +149,15 @@ func (c *Collector) servePixel(ctx *fasthttp.RequestCtx) {
 // input, 503 when it cannot be kept.
 func (c *Collector) accept(ctx *fasthttp.RequestCtx, h *Hit) {
 	r := c.requestInfo(ctx)
-	var buf [2]storage.Session
-	ev, sess, drop, err := c.process(h, &r, buf[:0])
-	switch {
-	case err != nil:
-		c.replyError(ctx, statusOf(err), err)
-	case drop != "":
-		c.metrics.GetOrCreateCounter(dropMetric(drop)).Inc()
-		ctx.Response.Header.Set("Shade-Dropped", drop)
-		ctx.SetStatusCode(fasthttp.StatusAccepted)
-	default:
-		if err := c.sink.Append(&ev, sess); err != nil {
-			c.replyError(ctx, fasthttp.StatusServiceUnavailable, err)
-			return
-		}
-		c.stats.accepted.Inc()
-		ctx.SetStatusCode(fasthttp.StatusAccepted)
+	drop, status, err := c.keep(h, &r)
+	if err != nil {
+		c.replyError(ctx, status, err)
+		return
 	}
+	if drop != "" {
+		ctx.Response.Header.Set("Shade-Dropped", drop)
+	}
+	ctx.SetStatusCode(fasthttp.StatusAccepted)
 }
 
 func (c *Collector) requestInfo(ctx *fasthttp.RequestCtx) request {

@@ -3,8 +3,6 @@ package collector
 import (
 	"net/netip"
 	"time"
-
-	"github.com/shade-analytics/shade/storage"
 )
 
 // Request describes where a hit came from, for callers that feed hits
@@ -23,16 +21,8 @@ type Request struct {
 func (c *Collector) Ingest(h *Hit, req Request) (string, error) {
 	r := request{ip: req.IP.Unmap(), ua: []byte(req.UserAgent), dnt: req.DNT, gpc: req.GPC,
 		acceptLang: []byte(req.Language), now: req.Time}
-	var buf [2]storage.Session
-	ev, sess, drop, err := c.process(h, &r, buf[:0])
-	if err != nil || drop != "" {
-		return drop, err
-	}
-	if err := c.sink.Append(&ev, sess); err != nil {
-		return "", err
-	}
-	c.stats.accepted.Inc()
-	return "", nil
+	drop, _, err := c.keep(h, &r)
+	return drop, err
 }
 
 // ExpireSessions forgets visits idle at now; the demo generator, which moves

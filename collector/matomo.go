@@ -9,8 +9,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
-
-	"github.com/shade-analytics/shade/storage"
 )
 
 // Matomo's Tracking HTTP API, served at /matomo.php and /piwik.php so that a
@@ -335,24 +333,4 @@ func (c *Collector) serveMatomoBulk(ctx *fasthttp.RequestCtx, body []byte) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
-}
-
-// keep runs a hit through the pipeline into the sink without writing a
-// reply: it returns the drop reason, or the error and the status to answer
-// it with. It is accept's core, shared by single and bulk Matomo requests.
-func (c *Collector) keep(h *Hit, r *request) (drop string, status int, err error) {
-	var buf [2]storage.Session
-	ev, sess, drop, err := c.process(h, r, buf[:0])
-	switch {
-	case err != nil:
-		return "", statusOf(err), err
-	case drop != "":
-		c.metrics.GetOrCreateCounter(dropMetric(drop)).Inc()
-		return drop, 0, nil
-	}
-	if err := c.sink.Append(&ev, sess); err != nil {
-		return "", fasthttp.StatusServiceUnavailable, err
-	}
-	c.stats.accepted.Inc()
-	return "", 0, nil
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"github.com/valyala/fasthttp"
 	"net/netip"
 	"strings"
 	"time"
@@ -164,4 +165,24 @@ func isLetters(s string) bool {
 		}
 	}
 	return true
+}
+
+// keep runs a hit through the pipeline into the sink without writing a
+// reply: it returns the drop reason, or the error and the status to answer
+// it with. HTTP requests (single and bulk) and Ingest all go through it.
+func (c *Collector) keep(h *Hit, r *request) (drop string, status int, err error) {
+	var buf [2]storage.Session
+	ev, sess, drop, err := c.process(h, r, buf[:0])
+	switch {
+	case err != nil:
+		return "", statusOf(err), err
+	case drop != "":
+		c.metrics.GetOrCreateCounter(dropMetric(drop)).Inc()
+		return drop, 0, nil
+	}
+	if err := c.sink.Append(&ev, sess); err != nil {
+		return "", fasthttp.StatusServiceUnavailable, err
+	}
+	c.stats.accepted.Inc()
+	return "", 0, nil
 }
