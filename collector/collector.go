@@ -78,6 +78,9 @@ type Collector struct {
 	metrics  *metrics.Set
 	ready    atomic.Bool
 	stats    collectorStats
+
+	ipStrings ipStrings
+	languages languages
 }
 
 type collectorStats struct {

@@ -98,8 +98,8 @@ func (c *Collector) process(h *Hit, r *request, sess []storage.Session) (storage
 		OSVersion:      ua.OSVersion,
 		Device:         ua.Device,
 		Screen:         screenClass(h.Width),
-		Language:       language(h.Language, r.acceptLang),
-		IP:             TruncateIP(r.ip, site.IPTruncation).String(),
+		Language:       c.language(h.Language, r.acceptLang),
+		IP:             c.ipStrings.get(TruncateIP(r.ip, site.IPTruncation)),
 		PropKeys:       h.PropKeys,
 		PropValues:     h.PropValues,
 		EngagementMS:   h.EngagementMS,
@@ -130,6 +130,13 @@ func screenClass(width int) string {
 	default:
 		return "Desktop"
 	}
+}
+
+func (c *Collector) language(fromHit string, acceptLang []byte) string {
+	if fromHit != "" {
+		return language(fromHit, nil)
+	}
+	return c.languages.get(acceptLang)
 }
 
 // language returns the visitor's preferred language tag, from the hit or the
