@@ -1,9 +1,9 @@
 package storage
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -68,6 +68,11 @@ type Query struct {
 	// Goal, when set, keeps only visits that converted on it (and, for
 	// event counts, only the converting events).
 	Goal *Goal
+	// ExactBelow is the number of events in the range under which visitors
+	// are counted exactly; 0 means ExactVisitorsBelow.
+	ExactBelow uint64
+
+	plan plan
 }
 
 // Date is a calendar day, written YYYY-MM-DD.
@@ -185,6 +190,7 @@ func (q Query) Previous() Query {
 	n := Days(q.From, q.To)
 	p := q
 	p.From, p.To = q.From.AddDays(-n), q.From.AddDays(-1)
+	p.plan = plan{}
 	return p
 }
 
@@ -378,13 +384,14 @@ func (q *Query) eventsWhere(start, end time.Time) (*where, error) {
 		return nil, err
 	}
 	w := &where{}
-	w.add("site_id = ? AND timestamp >= ? AND timestamp < ?", q.SiteID, start, end)
+	w.add("site_id = ? AND timestamp >= ? AND timestamp < ?"+dateKey("timestamp"), q.SiteID, start, end, utcDate(start), utcDate(end))
 	for _, c := range event {
 		w.add(c.sql, c.args...)
 	}
 	if len(visit) > 0 {
 		sub := &where{}
-		sub.add("site_id = ? AND start >= ? AND start < ?", q.SiteID, start.Add(-sessionPad), end)
+		sub.add("site_id = ? AND start >= ? AND start < ?"+dateKey("start"), q.SiteID, start.Add(-sessionPad), end,
+			utcDate(start.Add(-sessionPad)), utcDate(end))
 		for _, c := range visit {
 			sub.add(c.sql, c.args...)
 		}
@@ -405,13 +412,13 @@ func (q *Query) sessionsWhere(start, end time.Time) (*where, error) {
 		return nil, err
 	}
 	w := &where{}
-	w.add("site_id = ? AND start >= ? AND start < ?", q.SiteID, start, end)
+	w.add("site_id = ? AND start >= ? AND start < ?"+dateKey("start"), q.SiteID, start, end, utcDate(start), utcDate(end))
 	for _, c := range visit {
 		w.add(c.sql, c.args...)
 	}
 	if len(event) > 0 {
 		sub := &where{}
-		sub.add("site_id = ? AND timestamp >= ? AND timestamp < ?", q.SiteID, start, end)
+		sub.add("site_id = ? AND timestamp >= ? AND timestamp < ?"+dateKey("timestamp"), q.SiteID, start, end, utcDate(start), utcDate(end))
 		for _, c := range event {
 			sub.add(c.sql, c.args...)
 		}
@@ -420,19 +427,7 @@ func (q *Query) sessionsWhere(start, end time.Time) (*where, error) {
 	return w, nil
 }
 
-// uniqFn picks exact or approximate visitor counting for the range.
-func (s *Store) uniqFn(ctx context.Context, q *Query) (string, error) {
-	start, end := q.bounds()
-	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT count() FROM events WHERE site_id = ? AND timestamp >= ? AND timestamp < ?",
-		q.SiteID, start, end).Scan(&n); err != nil {
-		return "", fmt.Errorf("cannot count events in range: %w", err)
-	}
-	if n < ExactVisitorsBelow {
-		return "uniqExact", nil
-	}
-	return "uniq", nil
-}
+func roundSeconds(v float64) float64 { return math.Round(v) }
 
 func ratio(a, b float64) float64 {
 	if b == 0 {

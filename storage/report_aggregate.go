@@ -43,13 +43,14 @@ const sessionSums = "sum(sign), sum(sign * is_bounce), sum(sign * duration), sum
 
 // Aggregate computes the query's headline metrics.
 func (s *Store) Aggregate(ctx context.Context, q Query) (Metrics, error) {
-	if err := q.Validate(); err != nil {
-		return Metrics{}, err
-	}
-	uniq, err := s.uniqFn(ctx, &q)
+	q, err := s.Plan(ctx, q)
 	if err != nil {
 		return Metrics{}, err
 	}
+	if q.useRollups() {
+		return s.rollupAggregate(ctx, &q)
+	}
+	uniq := q.plan.uniq
 	start, end := q.bounds()
 	var m Metrics
 	ew, err := q.eventsWhere(start, end)

@@ -43,9 +43,14 @@ func (s *Store) Breakdown(ctx context.Context, q Query, property string) ([]Row,
 	if !ValidProperty(property) {
 		return nil, invalid("unknown property %q", property)
 	}
-	uniq, err := s.uniqFn(ctx, &q)
+	q, err := s.Plan(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	uniq := q.plan.uniq
+	switch {
+	case q.useRollups() && rollupDims[property]:
+		return s.rollupDimBreakdown(ctx, &q, property)
 	}
 	if IsVisitProperty(property) {
 		rows, err := s.visitBreakdown(ctx, &q, property, uniq)
@@ -205,4 +210,32 @@ func (s *Store) eventBreakdown(ctx context.Context, q *Query, property, uniq str
 		return nil, fmt.Errorf("cannot read %s breakdown: %w", property, err)
 	}
 	return out, nil
+}
+
+// PropKeys lists the custom property keys of the query's events, most used first.
+func (s *Store) PropKeys(ctx context.Context, q Query) ([]string, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	start, end := q.bounds()
+	ew, err := q.eventsWhere(start, end)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, "SELECT arrayJoin(prop_keys) AS k, count() AS n FROM events WHERE "+ew.String()+
+		" AND name NOT IN ('pageview', 'engagement') GROUP BY k ORDER BY n DESC, k LIMIT 50", ew.args...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot query property keys: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var k string
+		var n uint64
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("cannot read property keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }

@@ -22,17 +22,15 @@ func conversionRate(conv, total uint64) float64 {
 // Conversions counts each goal's converting visitors and events, and its
 // conversion rate against all visitors matching the query.
 func (s *Store) Conversions(ctx context.Context, q Query, goals []Goal) ([]Conversion, error) {
-	if err := q.Validate(); err != nil {
+	q, err := s.Plan(ctx, q)
+	if err != nil {
 		return nil, err
 	}
 	total, err := s.Aggregate(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	uniq, err := s.uniqFn(ctx, &q)
-	if err != nil {
-		return nil, err
-	}
+	uniq := q.plan.uniq
 	start, end := q.bounds()
 	ew, err := q.eventsWhere(start, end)
 	if err != nil {

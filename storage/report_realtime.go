@@ -13,8 +13,9 @@ const RealtimeWindow = 5 * time.Minute
 // minutes up to now.
 func (s *Store) CurrentVisitors(ctx context.Context, siteID uint32, now time.Time) (uint64, error) {
 	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT uniqExact(visitor_id) FROM events WHERE site_id = ? AND timestamp >= ? AND timestamp <= ?",
-		siteID, now.UTC().Add(-RealtimeWindow), now.UTC()).Scan(&n); err != nil {
+	from, to := now.UTC().Add(-RealtimeWindow), now.UTC()
+	if err := s.conn.QueryRow(ctx, "SELECT uniqExact(visitor_id) FROM events WHERE site_id = ? AND timestamp >= ? AND timestamp <= ?"+dateKey("timestamp"),
+		siteID, from, to, utcDate(from), utcDate(to)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("cannot count current visitors: %w", err)
 	}
 	return n, nil
@@ -87,8 +88,8 @@ func (s *Store) VisitsLog(ctx context.Context, q Query, limit int) ([]Visit, err
 		return []Visit{}, nil
 	}
 	steps, err := s.conn.Query(ctx, "SELECT session_id, timestamp, name, pathname FROM events WHERE site_id = ? AND timestamp >= ?"+
-		" AND has(?, session_id) AND name != 'engagement' ORDER BY session_id, timestamp LIMIT 20000",
-		q.SiteID, start, ids)
+		" AND toDate(timestamp) >= toDate(?) AND has(?, session_id) AND name != 'engagement' ORDER BY session_id, timestamp LIMIT 20000",
+		q.SiteID, start, utcDate(start), ids)
 	if err != nil {
 		return nil, fmt.Errorf("cannot query visit steps: %w", err)
 	}

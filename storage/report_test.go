@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/shade-analytics/shade/storage"
 )
@@ -211,7 +210,9 @@ func TestBreakdown(t *testing.T) {
 		// out of 2 views of "/".
 		{"exit pages", "visit:exit_page", all(), func(r storage.Row) string { return fmt.Sprintf("%s/%v%%", visitRow(r), r.ExitRate) },
 			[]string{"/blog/a:2/2/3/100%", "/:1/1/1/50%", "/blog/b:1/1/1/100%", "/pricing:1/1/1/100%"}},
-		{"pages", "event:page", all(), func(r storage.Row) string { return fmt.Sprintf("%s:%d/%d/%d/%vs", r.Value, r.Visitors, r.Visits, r.Pageviews, r.TimeOnPage) },
+		{"pages", "event:page", all(), func(r storage.Row) string {
+			return fmt.Sprintf("%s:%d/%d/%d/%vs", r.Value, r.Visitors, r.Visits, r.Pageviews, r.TimeOnPage)
+		},
 			[]string{"/:2/2/2/0s", "/blog/a:2/2/2/15s", "/blog/b:1/1/1/0s", "/pricing:1/1/1/0s"}},
 		{"titles", "event:title", all(), func(r storage.Row) string { return fmt.Sprintf("%s:%d/%d", r.Value, r.Visitors, r.Pageviews) },
 			[]string{"Home:2/2", "<script>alert(1)</script>:1/1", "Blog A:1/1", "Blog B:1/1", "Pricing:1/1"}},
@@ -393,5 +394,4 @@ func TestQueryValidation(t *testing.T) {
 	if _, err := st.Breakdown(ctx, pq("2024-03-01", "2024-03-09"), "visit:nope"); !errors.Is(err, storage.ErrInvalidQuery) {
 		t.Errorf("unknown breakdown property: got %v, want ErrInvalidQuery", err)
 	}
-	_ = time.Now
 }

@@ -67,13 +67,11 @@ func (q *Query) Buckets() []string {
 // Timeseries computes the metrics of every bucket of the query's interval,
 // buckets without data included.
 func (s *Store) Timeseries(ctx context.Context, q Query) ([]Point, error) {
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	uniq, err := s.uniqFn(ctx, &q)
+	q, err := s.Plan(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	uniq := q.plan.uniq
 	start, end := q.bounds()
 	points := map[string]*Metrics{}
 	labels := q.Buckets()
@@ -102,9 +100,16 @@ func (s *Store) Timeseries(ctx context.Context, q Query) ([]Point, error) {
 		return nil, err
 	}
 	bucket, n := bucketSQL(q.Interval, "timestamp")
+	query := "SELECT " + bucket + " AS b, " + uniq + "(visitor_id), countIf(name = 'pageview'), countIf(name != 'engagement') FROM events WHERE " +
+		ew.String() + " GROUP BY b"
 	args := append(tzArgs(n), ew.args...)
-	rows, err := s.conn.Query(ctx, "SELECT "+bucket+" AS b, "+uniq+"(visitor_id), countIf(name = 'pageview'), countIf(name != 'engagement') FROM events WHERE "+
-		ew.String()+" GROUP BY b", args...)
+	if q.useRollups() {
+		bucket, n = bucketSQL(q.Interval, "t")
+		query = "SELECT " + bucket + " AS b, toUInt64(uniqHLL12Merge(visitors)), toUInt64(sumMerge(pageviews)), toUInt64(sumMerge(events))" +
+			" FROM rollup_events_hourly WHERE site_id = ? AND t >= ? AND t < ? GROUP BY b"
+		args = append(tzArgs(n), q.SiteID, start, end)
+	}
+	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot query event series: %w", err)
 	}
@@ -128,8 +133,15 @@ func (s *Store) Timeseries(ctx context.Context, q Query) ([]Point, error) {
 		return nil, err
 	}
 	bucket, n = bucketSQL(q.Interval, "start")
+	query = "SELECT " + bucket + " AS b, " + sessionSums + " FROM sessions WHERE " + sw.String() + " GROUP BY b"
 	args = append(tzArgs(n), sw.args...)
-	rows, err = s.conn.Query(ctx, "SELECT "+bucket+" AS b, "+sessionSums+" FROM sessions WHERE "+sw.String()+" GROUP BY b", args...)
+	if q.useRollups() {
+		bucket, n = bucketSQL(q.Interval, "t")
+		query = "SELECT " + bucket + " AS b, sumMerge(visits), sumMerge(bounces), sumMerge(duration), sumMerge(pageviews)" +
+			" FROM rollup_sessions_hourly WHERE site_id = ? AND t >= ? AND t < ? GROUP BY b"
+		args = append(tzArgs(n), q.SiteID, start, end)
+	}
+	rows, err = s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot query visit series: %w", err)
 	}
