@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -46,6 +47,13 @@ func (c *Collector) Handler(next fasthttp.RequestHandler) (fasthttp.RequestHandl
 			ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 			c.metrics.WritePrometheus(ctx)
 		default:
+			// Behind a trusted proxy, the dashboard's rate limits and logs
+			// must see the client, not the proxy.
+			if len(c.cfg.TrustedProxies) > 0 {
+				hdr := &ctx.Request.Header
+				ip := clientIP(ctx.RemoteAddr(), hdr.Peek("X-Forwarded-For"), hdr.Peek("Forwarded"), c.cfg.TrustedProxies)
+				ctx.SetRemoteAddr(&net.TCPAddr{IP: ip.AsSlice()})
+			}
 			next(ctx)
 		}
 	}, nil

@@ -96,19 +96,3 @@ func (s *Store) DeleteExpiredSalts(ctx context.Context, now time.Time) (int, err
 	}
 	return len(days), nil
 }
-
-// DeleteExpiredEvents deletes a site's events and sessions older than its
-// retention. ClickHouse applies the deletion as a mutation in the background.
-func (s *Store) DeleteExpiredEvents(ctx context.Context, site Site, now time.Time) error {
-	if site.RetentionDays == 0 {
-		return nil
-	}
-	cutoff := now.Add(-time.Duration(site.RetentionDays) * 24 * time.Hour).UTC()
-	if err := s.conn.Exec(ctx, "ALTER TABLE events DELETE WHERE site_id = ? AND timestamp < ?", site.ID, cutoff); err != nil {
-		return fmt.Errorf("cannot delete expired events of %s: %w", site.Domain, err)
-	}
-	if err := s.conn.Exec(ctx, "ALTER TABLE sessions DELETE WHERE site_id = ? AND start < ?", site.ID, cutoff); err != nil {
-		return fmt.Errorf("cannot delete expired sessions of %s: %w", site.Domain, err)
-	}
-	return nil
-}
