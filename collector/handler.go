@@ -83,10 +83,7 @@ func (c *Collector) serveEvent(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	switch {
 	case ctx.IsOptions():
-		ctx.Response.Header.Set("Access-Control-Allow-Methods", "POST")
-		ctx.Response.Header.Set("Access-Control-Allow-Headers", "Content-Type")
-		ctx.Response.Header.Set("Access-Control-Max-Age", "86400")
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		preflight(ctx, "POST")
 		return
 	case !ctx.IsPost():
 		ctx.Response.Header.Set("Allow", "POST, OPTIONS")
@@ -109,6 +106,14 @@ func (c *Collector) serveEvent(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("ok")
 	}
+}
+
+// preflight answers a CORS preflight request for the given methods.
+func preflight(ctx *fasthttp.RequestCtx, methods string) {
+	ctx.Response.Header.Set("Access-Control-Allow-Methods", methods)
+	ctx.Response.Header.Set("Access-Control-Allow-Headers", "Content-Type")
+	ctx.Response.Header.Set("Access-Control-Max-Age", "86400")
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
 // transparentGIF is the smallest valid 1x1 transparent GIF.

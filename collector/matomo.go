@@ -194,10 +194,7 @@ func (c *Collector) serveMatomo(ctx *fasthttp.RequestCtx) {
 	}
 	switch {
 	case ctx.IsOptions():
-		ctx.Response.Header.Set("Access-Control-Allow-Methods", "GET, POST")
-		ctx.Response.Header.Set("Access-Control-Allow-Headers", "Content-Type")
-		ctx.Response.Header.Set("Access-Control-Max-Age", "86400")
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		preflight(ctx, "GET, POST")
 		return
 	case !ctx.IsGet() && !ctx.IsPost() && !ctx.IsHead():
 		ctx.Response.Header.Set("Allow", "GET, POST, OPTIONS")

@@ -308,12 +308,13 @@ func (s *Spool) Append(rec []byte) error {
 	s.buf = appendFrame(s.buf, rec)
 	s.total += int64(frameHeader + len(rec))
 	g := s.cur
-	s.mu.Unlock()
-	s.appends.Inc()
+	// Kick under the lock: Close closes the channel under it too.
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
+	s.mu.Unlock()
+	s.appends.Inc()
 	if !s.cfg.Durable {
 		return nil
 	}
@@ -413,8 +414,8 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.mu.Unlock()
 	close(s.kick)
+	s.mu.Unlock()
 	<-s.stopped
 	return s.active.Close()
 }

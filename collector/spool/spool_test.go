@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 )
@@ -227,4 +228,52 @@ func FuzzParseFrame(f *testing.F) {
 			t.Fatal("frame does not round-trip")
 		}
 	})
+}
+
+// Appends racing with Close either fail with ErrClosed or are on disk.
+func TestCloseDuringAppends(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Config{Durable: true})
+	var ok sync.Map
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				rec := fmt.Sprintf("%d-%d", g, i)
+				err := s.Append([]byte(rec))
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ok.Store(rec, true)
+			}
+		}(g)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s = open(t, dir, Config{Durable: true})
+	defer s.Close()
+	got, _ := readAll(t, s, Position{})
+	have := map[string]bool{}
+	for _, r := range got {
+		have[r] = true
+	}
+	missing := 0
+	ok.Range(func(k, _ any) bool {
+		if !have[k.(string)] {
+			missing++
+		}
+		return true
+	})
+	if missing > 0 {
+		t.Errorf("%d acknowledged records missing after Close", missing)
+	}
 }
