@@ -21,6 +21,10 @@ need_apt() { # need_apt PACKAGE...: installs the packages that are missing
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+need_cmd() { # need_cmd COMMAND PACKAGE: installs PACKAGE when COMMAND is not on PATH
+	command -v "$1" >/dev/null 2>&1 || need_apt "$2"
+}
+
 need_go() {
 	if ! command -v go >/dev/null 2>&1; then
 		[ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
@@ -34,6 +38,7 @@ need_go() {
 }
 
 need_clickhouse() {
-	command -v clickhouse-server >/dev/null 2>&1 || need_apt clickhouse-server clickhouse-client
+	need_cmd clickhouse-server clickhouse-server
+	need_cmd clickhouse-client clickhouse-client
 	# Debian's package may start its own service; Shade runs its own server and needs none.
 }

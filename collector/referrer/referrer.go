@@ -63,7 +63,7 @@ const (
 type Result struct {
 	Host    string // referrer host, lowercased, "www." stripped; "" for direct
 	Path    string // referrer path only, never its query string or fragment
-	Source  string // utm_source when set, else a known source's name, else the host; "" for direct
+	Source  string // a known source's name (from utm_source or the referrer), else utm_source as sent, else the host; "" for direct
 	Channel string // one of the channel constants
 }
 
@@ -97,6 +97,9 @@ func Classify(rawReferrer, pageHost string, utm UTM) Result {
 	}
 
 	switch {
+	case utmSource != "" && src.name != "":
+		// utm_source=google and a google.com referrer are one source.
+		r.Source = src.name
 	case utmSource != "":
 		r.Source = utmSource
 	case refSource.name != "":

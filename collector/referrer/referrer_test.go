@@ -125,15 +125,15 @@ var classifyTests = []struct {
 	{"self-referral page www", "https://shop.example/", "www.shop.example", UTM{}, Result{Channel: Direct}},
 	{
 		"self-referral with UTM", "https://shop.example/", "shop.example", UTM{Source: "newsletter", Medium: "email"},
-		Result{"", "", "newsletter", Email},
+		Result{"", "", "Newsletter", Email},
 	},
 	{
 		"paid Google", "https://www.google.com/", "shop.example", UTM{Source: "google", Medium: "cpc"},
-		Result{"google.com", "/", "google", PaidSearch},
+		Result{"google.com", "/", "Google", PaidSearch},
 	},
 	{
 		"paid Facebook without referrer", "", "shop.example", UTM{Source: "fb", Medium: "paid"},
-		Result{"", "", "fb", PaidSocial},
+		Result{"", "", "Facebook", PaidSocial},
 	},
 	{
 		"paid_social with unknown source", "", "shop.example", UTM{Source: "partner", Medium: "paid_social"},
@@ -161,11 +161,11 @@ var classifyTests = []struct {
 	},
 	{
 		"utm source only, social", "", "shop.example", UTM{Source: "linkedin"},
-		Result{"", "", "linkedin", OrganicSocial},
+		Result{"", "", "LinkedIn", OrganicSocial},
 	},
 	{
 		"utm source only, domain", "", "shop.example", UTM{Source: "www.reddit.com"},
-		Result{"", "", "www.reddit.com", OrganicSocial},
+		Result{"", "", "Reddit", OrganicSocial},
 	},
 	{
 		"utm source only, unknown", "", "shop.example", UTM{Source: "  podcast  "},
