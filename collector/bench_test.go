@@ -23,6 +23,12 @@ func (d *discardSink) Append(*storage.Event, []storage.Session) error { d.n++; r
 // truncation, the visitor hash and the session update. Storage is out of
 // the loop (a discarding sink); sites and salts come from a real ClickHouse.
 func BenchmarkProcess(b *testing.B) {
+	b.Run("new-visitors", func(b *testing.B) { benchmarkProcess(b, 1<<30) })
+	// 1,000 visitors with many events each: most events continue a visit.
+	b.Run("returning-visitors", func(b *testing.B) { benchmarkProcess(b, 1000) })
+}
+
+func benchmarkProcess(b *testing.B, visitors int) {
 	st := chtest.Store(b)
 	site := storage.NewSite("example.com")
 	if err := st.SaveSite(context.Background(), &site); err != nil {
@@ -47,7 +53,8 @@ func BenchmarkProcess(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r := request{ip: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), ua: ua, acceptLang: []byte("en-US,en;q=0.9"), now: now}
+		v := i % visitors
+		r := request{ip: netip.AddrFrom4([4]byte{198, byte(v >> 16), byte(v >> 8), byte(v)}), ua: ua, acceptLang: []byte("en-US,en;q=0.9"), now: now}
 		ev, sess, drop, err := col.process(&h, &r, buf[:0])
 		if err != nil || drop != "" {
 			b.Fatal(err, drop)
