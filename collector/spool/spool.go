@@ -87,7 +87,8 @@ type Spool struct {
 	total     int64            // bytes in segments on disk plus buf
 	notify    chan struct{}    // closed and replaced when committed moves
 	check     Checkpoint
-	id        uint64 // random identity of this spool, persisted, for batch IDs
+	id        uint64        // random identity of this spool, persisted, for batch IDs
+	preparing chan struct{} // closed when the next segment is zero-filled
 
 	appends, fsyncs, writeErrors, full, corrupt *metrics.Counter
 	fsyncTime, groupBytes                       *metrics.Histogram
@@ -189,6 +190,10 @@ func (s *Spool) recover() error {
 	var segs []uint64
 	for _, e := range entries {
 		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") { // a segment being prepared when we stopped
+			_ = os.Remove(filepath.Join(s.cfg.Dir, name))
+			continue
+		}
 		if !strings.HasSuffix(name, ".seg") {
 			continue
 		}
@@ -196,35 +201,32 @@ func (s *Spool) recover() error {
 		if err != nil {
 			continue
 		}
-		info, err := e.Info()
-		if err != nil {
-			return fmt.Errorf("cannot stat %s: %w", name, err)
-		}
 		if n < cp.Shipped.Segment { // shipped before the crash, not yet deleted
 			_ = os.Remove(s.segPath(n))
 			continue
 		}
+		valid, garbage, err := s.validLength(n)
+		if err != nil {
+			return err
+		}
+		if garbage {
+			// A torn write (or damage): everything after the last intact
+			// frame is ignored, and zeroed so that no stale frame behind
+			// it can ever be read as new.
+			s.corrupt.Inc()
+			s.log.Warn("cutting a torn tail off the spool", "segment", name, "valid_bytes", valid)
+			if err := zeroFrom(s.segPath(n), valid); err != nil {
+				return err
+			}
+		}
 		segs = append(segs, n)
-		s.segSizes[n] = info.Size()
-		s.total += info.Size()
+		s.segSizes[n] = valid
+		s.total += valid
 	}
 	sort.Slice(segs, func(i, j int) bool { return segs[i] < segs[j] })
 	last := cp.Shipped.Segment
 	if len(segs) > 0 {
 		last = segs[len(segs)-1]
-		valid, err := s.validLength(last)
-		if err != nil {
-			return err
-		}
-		if size := s.segSizes[last]; valid < size {
-			s.corrupt.Inc()
-			s.log.Warn("cutting a torn tail off the spool", "segment", segName(last), "bytes", size-valid)
-			if err := os.Truncate(s.segPath(last), valid); err != nil {
-				return fmt.Errorf("cannot truncate torn spool tail: %w", err)
-			}
-			s.total -= size - valid
-			s.segSizes[last] = valid
-		}
 	}
 	if last == 0 {
 		last = 1
@@ -232,20 +234,59 @@ func (s *Spool) recover() error {
 	return s.openActive(last)
 }
 
-// validLength is the length of the longest prefix of whole, intact frames.
-func (s *Spool) validLength(seg uint64) (int64, error) {
+// validLength is the length of the longest prefix of whole, intact frames;
+// garbage reports non-zero bytes after it (segments are zero-filled ahead).
+func (s *Spool) validLength(seg uint64) (valid int64, garbage bool, err error) {
 	data, err := os.ReadFile(s.segPath(seg))
 	if err != nil {
-		return 0, fmt.Errorf("cannot read spool segment: %w", err)
+		return 0, false, fmt.Errorf("cannot read spool segment: %w", err)
 	}
 	var off int64
 	for {
 		_, n, ok := parseFrame(data[off:])
 		if !ok {
-			return off, nil
+			break
 		}
 		off += int64(n)
 	}
+	for _, b := range data[off:] {
+		if b != 0 {
+			return off, true, nil
+		}
+	}
+	return off, false, nil
+}
+
+// zeroFrom overwrites a file with zeros from off to its end and syncs it.
+func zeroFrom(path string, off int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("cannot open spool segment: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("cannot stat spool segment: %w", err)
+	}
+	if err := writeZeros(f, off, info.Size()); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("cannot sync spool segment: %w", err)
+	}
+	return nil
+}
+
+func writeZeros(f *os.File, from, to int64) error {
+	zeros := make([]byte, min(1<<20, max(to-from, 0)))
+	for off := from; off < to; {
+		n := min(int64(len(zeros)), to-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return fmt.Errorf("cannot zero-fill spool segment: %w", err)
+		}
+		off += n
+	}
+	return nil
 }
 
 // parseFrame decodes the frame at the start of b.
@@ -255,8 +296,8 @@ func parseFrame(b []byte) (payload []byte, n int, ok bool) {
 	}
 	size := int(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 	sum := uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24
-	if size > MaxRecord || len(b) < frameHeader+size {
-		return nil, 0, false
+	if size == 0 || size > MaxRecord || len(b) < frameHeader+size {
+		return nil, 0, false // size 0 is the zero-filled space after the data
 	}
 	payload = b[frameHeader : frameHeader+size]
 	if crc32.Checksum(payload, crcTable) != sum {
@@ -272,26 +313,77 @@ func appendFrame(dst, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+// openActive makes seg the segment appended to; s.mu is held or the spool
+// is not shared yet. Segments are zero-filled to SegmentBytes before use:
+// overwriting allocated blocks lets fdatasync skip the file system journal,
+// which makes the sync before each 202 several times cheaper under load.
+// The next segment is prepared in the background meanwhile.
 func (s *Spool) openActive(seg uint64) error {
-	f, err := os.OpenFile(s.segPath(seg), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if s.preparing != nil {
+		<-s.preparing
+		s.preparing = nil
+	}
+	if err := s.prepare(seg); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.segPath(seg), os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open spool segment: %w", err)
-	}
-	if err := syncDir(s.cfg.Dir); err != nil {
-		f.Close()
-		return err
 	}
 	s.active, s.activeSeg = f, seg
 	if _, ok := s.segSizes[seg]; !ok {
 		s.segSizes[seg] = 0
 	}
 	s.committed = Position{seg, s.segSizes[seg]}
+	done := make(chan struct{})
+	s.preparing = done
+	go func() {
+		defer close(done)
+		if err := s.prepare(seg + 1); err != nil {
+			s.log.Error("cannot prepare the next spool segment", "err", err)
+		}
+	}()
+	return nil
+}
+
+// prepare creates seg zero-filled to SegmentBytes, unless it exists. The
+// file gets its name only when complete, so a crash leaves no short segment.
+func (s *Spool) prepare(seg uint64) error {
+	path := s.segPath(seg)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot create spool segment: %w", err)
+	}
+	err = writeZeros(f, 0, s.cfg.SegmentBytes)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(s.cfg.Dir)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("cannot prepare spool segment: %w", err)
+	}
 	return nil
 }
 
 // Append adds one record. In durable mode it returns once the record is on
 // disk; an error means the record is not kept and must not be acknowledged.
 func (s *Spool) Append(rec []byte) error {
+	if len(rec) == 0 {
+		return errors.New("spool: empty record")
+	}
 	if len(rec) > MaxRecord {
 		return fmt.Errorf("record of %d bytes is over the %d-byte limit", len(rec), MaxRecord)
 	}
@@ -375,18 +467,20 @@ func (s *Spool) write(data []byte) error {
 		}
 		size = 0
 	}
-	_, err := s.active.Write(data)
+	_, err := s.active.WriteAt(data, size)
 	if err == nil {
 		start := time.Now()
-		err = s.active.Sync()
+		err = syscall.Fdatasync(int(s.active.Fd()))
 		s.fsyncTime.UpdateDuration(start)
 		s.groupBytes.Update(float64(len(data)))
 		s.fsyncs.Inc()
 	}
 	if err != nil {
 		s.writeErrors.Inc()
-		if terr := s.active.Truncate(size); terr != nil {
-			s.log.Error("cannot cut back a failed spool write", "err", terr)
+		// Zero what may have been written, so the log holds only whole,
+		// acknowledged records.
+		if zerr := writeZeros(s.active, size, size+int64(len(data))); zerr != nil {
+			s.log.Error("cannot clear a failed spool write", "err", zerr)
 		}
 		return fmt.Errorf("cannot write spool: %w", err)
 	}
@@ -417,6 +511,9 @@ func (s *Spool) Close() error {
 	close(s.kick)
 	s.mu.Unlock()
 	<-s.stopped
+	if s.preparing != nil {
+		<-s.preparing
+	}
 	return s.active.Close()
 }
 
