@@ -289,6 +289,8 @@ func rowValue(r *storage.Row, name string) any {
 		return r.ExitRate
 	case "conversion_rate":
 		return r.ConversionRate
+	case "conversions":
+		return r.Conversions
 	}
 	return metricValue(&r.Metrics, name)
 }

@@ -388,6 +388,10 @@ func (h *Handler) writeExport(w http.ResponseWriter, r *http.Request, site stora
 			h.pageError(w, r, err)
 			return
 		}
+		if t.Columns, err = h.conversionColumns(ctx, q, t, rows); err != nil {
+			h.pageError(w, r, err)
+			return
+		}
 		header = []string{propertyKey(t.Property)}
 		if g, ok := versionGroups[t.Property]; ok {
 			header = append([]string{propertyKey(g)}, header...)

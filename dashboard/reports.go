@@ -22,6 +22,9 @@ type table struct {
 	Columns                    []column
 	Map                        bool
 	Top                        bool // the overview's top pages: storage.TopPages
+	// Conversions adds the conversions and conversion rate columns when the
+	// site has goals (campaign tables): storage.VisitConversions.
+	Conversions bool
 }
 
 var (
@@ -33,6 +36,8 @@ var (
 	colTime      = column{"time_on_page", "Time on page"}
 	colExitRate  = column{"exit_rate", "Exit rate"}
 	colEvents    = column{"events", "Events"}
+	colConverted = column{"conversions", "Conversions"}
+	colConvRate  = column{"conversion_rate", "Conversion rate"}
 )
 
 func eventIs(name string) []storage.Filter {
@@ -65,11 +70,11 @@ var reports = []struct {
 		{ID: "channels", Title: "Channels", Property: "visit:channel", Label: "Channel", Columns: visitCols},
 		{ID: "sources", Title: "Sources", Property: "visit:source", Label: "Source", Columns: visitCols},
 		{ID: "referrers", Title: "Referrers", Property: "visit:referrer", Label: "Referrer", Columns: visitCols},
-		{ID: "utm_source", Title: "Campaign sources", Property: "visit:utm_source", Label: "utm_source", Columns: visitCols},
-		{ID: "utm_medium", Title: "Campaign media", Property: "visit:utm_medium", Label: "utm_medium", Columns: visitCols},
-		{ID: "utm_campaign", Title: "Campaigns", Property: "visit:utm_campaign", Label: "utm_campaign", Columns: visitCols},
-		{ID: "utm_content", Title: "Campaign content", Property: "visit:utm_content", Label: "utm_content", Columns: visitCols},
-		{ID: "utm_term", Title: "Campaign terms", Property: "visit:utm_term", Label: "utm_term", Columns: visitCols},
+		{ID: "utm_source", Title: "Campaign sources", Property: "visit:utm_source", Label: "utm_source", Columns: visitCols, Conversions: true},
+		{ID: "utm_medium", Title: "Campaign media", Property: "visit:utm_medium", Label: "utm_medium", Columns: visitCols, Conversions: true},
+		{ID: "utm_campaign", Title: "Campaigns", Property: "visit:utm_campaign", Label: "utm_campaign", Columns: visitCols, Conversions: true},
+		{ID: "utm_content", Title: "Campaign content", Property: "visit:utm_content", Label: "utm_content", Columns: visitCols, Conversions: true},
+		{ID: "utm_term", Title: "Campaign terms", Property: "visit:utm_term", Label: "utm_term", Columns: visitCols, Conversions: true},
 	}},
 	{"audience", "Audience", []table{
 		{ID: "countries", Title: "Countries", Property: "visit:country", Label: "Country", Columns: []column{colVisitors, colVisits}, Map: true},
@@ -201,6 +206,9 @@ func (h *Handler) buildTable(ctx context.Context, q storage.Query, st state, t t
 	if err != nil {
 		return tableView{}, err
 	}
+	if t.Columns, err = h.conversionColumns(ctx, q, t, rows); err != nil {
+		return tableView{}, err
+	}
 	tv := tableView{table: t, Headers: []string{t.Label}, Export: st.exportURL(t.ID)}
 	for _, c := range t.Columns {
 		tv.Headers = append(tv.Headers, c.Label)
@@ -233,6 +241,23 @@ func (h *Handler) buildTable(ctx context.Context, q storage.Query, st state, t t
 		tv.Dots = mapDots(rows)
 	}
 	return tv, nil
+}
+
+// conversionColumns fills the conversions of a campaign table's rows and
+// returns its columns with the conversion columns added; a table without
+// conversions, or a site without goals, keeps its columns.
+func (h *Handler) conversionColumns(ctx context.Context, q storage.Query, t table, rows []storage.Row) ([]column, error) {
+	if !t.Conversions {
+		return t.Columns, nil
+	}
+	goals, err := h.store.Goals(ctx, q.SiteID)
+	if err != nil || len(goals) == 0 {
+		return t.Columns, err
+	}
+	if err := h.store.VisitConversions(ctx, q, t.Property, goals, rows); err != nil {
+		return nil, err
+	}
+	return append(slices.Clone(t.Columns), colConverted, colConvRate), nil
 }
 
 // versionGroups are the properties a version row also filters on.

@@ -5,9 +5,12 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shade-analytics/shade/storage"
 )
 
 func TestSecurityHeaders(t *testing.T) {
@@ -198,6 +201,28 @@ func TestReportPages(t *testing.T) {
 	if !strings.Contains(body, "&lt;img src=x onerror=&#34;window.pwned=2&#34;&gt;") {
 		t.Error("acquisition: the hostile referrer is not shown as text")
 	}
+	// Without goals the campaign tables have no conversion columns; with one,
+	// each campaign table shows its converted visits and rate: of the day's 3
+	// visits (none with a campaign), visit 1 sent Signup.
+	if strings.Contains(body, ">Conversions<") {
+		t.Error("acquisition shows conversions although the site has no goals")
+	}
+	if err := e.store.SaveGoal(context.Background(), &storage.Goal{SiteID: e.siteA.ID, Kind: storage.GoalEvent, Value: "Signup"}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = e.get(c, "/sites/a.example/acquisition"+q)
+	for _, id := range []string{"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"} {
+		section, _, _ := strings.Cut(body[strings.Index(body, `id="t-`+id+`"`):], "</section>")
+		for _, want := range []string{`<th scope="col" class="num">Conversions</th><th scope="col" class="num">Conversion rate</th>`,
+			`<td class="num">1</td>`, `<td class="num">33.3%</td>`} {
+			if !strings.Contains(section, want) {
+				t.Errorf("acquisition table %s lacks %q", id, want)
+			}
+		}
+	}
+	if section, _, _ := strings.Cut(body[strings.Index(body, `id="t-sources"`):], "</section>"); strings.Contains(section, "Conversions") {
+		t.Error("the sources table shows conversions: only campaign tables do")
+	}
 	// Clicking a row filters: the link keeps the period and adds the filter.
 	_, body = e.get(c, "/sites/a.example/overview"+q)
 	var link string
@@ -271,6 +296,21 @@ func TestCSVExport(t *testing.T) {
 		if got := csvSafe(tc.in); got != tc.want {
 			t.Errorf("csvSafe(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+	// Campaign tables export their conversions once the site has a goal.
+	if err := e.store.SaveGoal(context.Background(), &storage.Goal{SiteID: e.siteA.ID, Kind: storage.GoalEvent, Value: "Signup"}); err != nil {
+		t.Fatal(err)
+	}
+	resp3, err := c.Get(e.srv.URL + "/sites/a.example/acquisition/export.csv?period=day&date=2024-03-10&table=utm_campaign")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp3.Body.Close()
+	records, err = csv.NewReader(resp3.Body).ReadAll()
+	want := [][]string{{"utm_campaign", "visitors", "visits", "bounce_rate", "visit_duration", "conversions", "conversion_rate"},
+		{"", "3", "3", "67", "40", "1", "33.3"}}
+	if err != nil || !reflect.DeepEqual(records, want) {
+		t.Errorf("campaigns export: %q, %v; want %q", records, err, want)
 	}
 	resp2, err := c.Get(e.srv.URL + "/sites/a.example/visits/export.csv?period=day&date=2024-03-10&table=visits")
 	if err != nil {

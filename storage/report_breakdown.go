@@ -20,8 +20,12 @@ type Row struct {
 	// TimeOnPage is, for pages and titles, the mean engagement time per
 	// pageview in seconds.
 	TimeOnPage float64 `json:"time_on_page,omitempty"`
-	// ConversionRate is, for goal breakdowns, converting visitors / visitors in percent.
+	// ConversionRate is, for goal breakdowns, converting visitors / visitors
+	// in percent; after VisitConversions, Conversions / Visits in percent.
 	ConversionRate float64 `json:"conversion_rate,omitempty"`
+	// Conversions is, after VisitConversions, the value's visits that
+	// converted on any of the site's goals.
+	Conversions int64 `json:"conversions,omitempty"`
 }
 
 // versionGroups are the columns a version breakdown is grouped with.

@@ -25,6 +25,7 @@ type visit struct {
 	session, visitor                     uint64
 	source, channel, refHost, refPath    string
 	utmSource, utmMedium, utmCampaign    string
+	utmContent, utmTerm                  string
 	country, device, browser, browserVer string
 	os, osVer, screen, language          string
 	steps                                []step
@@ -49,9 +50,9 @@ func (v *visit) rows() ([]storage.Event, []storage.Session) {
 		e := storage.Event{SiteID: v.site, Timestamp: utc(s.at), Name: s.name, VisitorID: v.visitor, SessionID: v.session,
 			Hostname: "example.com", Pathname: s.page, Title: s.title, ReferrerHost: v.refHost, ReferrerPath: v.refPath,
 			ReferrerSource: v.source, Channel: v.channel, UTMSource: v.utmSource, UTMMedium: v.utmMedium,
-			UTMCampaign: v.utmCampaign, Country: v.country, Browser: v.browser, BrowserVersion: v.browserVer,
-			OS: v.os, OSVersion: v.osVer, Device: v.device, Screen: v.screen, Language: v.language,
-			IP: "192.0.0.0", EngagementMS: s.engageMS}
+			UTMCampaign: v.utmCampaign, UTMContent: v.utmContent, UTMTerm: v.utmTerm, Country: v.country,
+			Browser: v.browser, BrowserVersion: v.browserVer, OS: v.os, OSVersion: v.osVer, Device: v.device,
+			Screen: v.screen, Language: v.language, IP: "192.0.0.0", EngagementMS: s.engageMS}
 		for k, val := range s.props {
 			e.PropKeys = append(e.PropKeys, k)
 			e.PropValues = append(e.PropValues, val)
@@ -60,9 +61,9 @@ func (v *visit) rows() ([]storage.Event, []storage.Session) {
 		next := storage.Session{SiteID: v.site, SessionID: v.session, VisitorID: v.visitor, Sign: 1,
 			Start: utc(v.steps[0].at), End: e.Timestamp, Hostname: "example.com", ReferrerHost: v.refHost,
 			ReferrerPath: v.refPath, ReferrerSource: v.source, Channel: v.channel, UTMSource: v.utmSource,
-			UTMMedium: v.utmMedium, UTMCampaign: v.utmCampaign, Country: v.country, Browser: v.browser,
-			BrowserVersion: v.browserVer, OS: v.os, OSVersion: v.osVer, Device: v.device, Screen: v.screen,
-			Language: v.language}
+			UTMMedium: v.utmMedium, UTMCampaign: v.utmCampaign, UTMContent: v.utmContent, UTMTerm: v.utmTerm,
+			Country: v.country, Browser: v.browser, BrowserVersion: v.browserVer, OS: v.os, OSVersion: v.osVer,
+			Device: v.device, Screen: v.screen, Language: v.language}
 		if cur != nil {
 			next.Pageviews, next.Events, next.Interactions = cur.Pageviews, cur.Events, cur.Interactions
 			next.EntryPage, next.ExitPage = cur.EntryPage, cur.ExitPage

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Conversion is a goal's result over a query.
@@ -87,4 +88,72 @@ func (s *Store) GoalBreakdown(ctx context.Context, q Query, g Goal, property str
 		rows[i].ConversionRate = conversionRate(rows[i].Visitors, byValue[[2]string{rows[i].Value, rows[i].Group}])
 	}
 	return rows, nil
+}
+
+// VisitConversions fills Conversions and ConversionRate of rows, a breakdown
+// of q by a visit property (a campaign): the value's visits that started in
+// the range and, within the range, viewed a page matching one of goals or
+// sent one of their events, each visit counted once however many goals it
+// reached; the rate is those visits / the row's visits, in percent to one
+// decimal. Without goals the rows keep zero.
+func (s *Store) VisitConversions(ctx context.Context, q Query, property string, goals []Goal, rows []Row) error {
+	if !IsVisitProperty(property) {
+		return invalid("conversions break down by visit properties only, not %q", property)
+	}
+	if len(goals) == 0 || len(rows) == 0 {
+		return nil
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	start, end := q.bounds()
+	sw, err := q.sessionsWhere(start, end)
+	if err != nil {
+		return err
+	}
+	col := visitProperties[property]
+	group := "''"
+	if g, ok := versionGroups[property]; ok {
+		group = g
+	}
+	values := make([]string, 0, len(rows))
+	for _, r := range rows {
+		values = append(values, r.Value)
+	}
+	conv := &where{}
+	conv.add("site_id = ? AND timestamp >= ? AND timestamp < ?"+dateKey("timestamp"), q.SiteID, start, end, utcDate(start), utcDate(end))
+	var conds []string
+	var anyArgs []any
+	for _, g := range goals {
+		c := g.condition()
+		conds = append(conds, c.sql)
+		anyArgs = append(anyArgs, c.args...)
+	}
+	conv.add("("+strings.Join(conds, " OR ")+")", anyArgs...)
+	// Sums weighted by sign count each converted visit once, in its final state.
+	args := append(append(append([]any{}, sw.args...), values), conv.args...)
+	res, err := s.conn.Query(ctx, "SELECT "+col+" AS v, "+group+" AS g, sum(sign) AS n FROM sessions WHERE "+sw.String()+
+		" AND has(?, "+col+") AND session_id IN (SELECT session_id FROM events WHERE "+conv.String()+")"+
+		" GROUP BY v, g HAVING n > 0", args...)
+	if err != nil {
+		return fmt.Errorf("cannot query %s conversions: %w", property, err)
+	}
+	defer res.Close()
+	byValue := map[[2]string]int64{}
+	for res.Next() {
+		var v, g string
+		var n int64
+		if err := res.Scan(&v, &g, &n); err != nil {
+			return fmt.Errorf("cannot read %s conversions: %w", property, err)
+		}
+		byValue[[2]string{v, g}] = n
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("cannot read %s conversions: %w", property, err)
+	}
+	for i := range rows {
+		rows[i].Conversions = byValue[[2]string{rows[i].Value, rows[i].Group}]
+		rows[i].ConversionRate = conversionRate(uint64(max(rows[i].Conversions, 0)), uint64(max(rows[i].Visits, 0)))
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/shade-analytics/shade/internal/chtest"
 	"github.com/shade-analytics/shade/storage"
 )
 
@@ -334,6 +335,101 @@ func TestConversions(t *testing.T) {
 	}
 	if saved, _ := st.Goals(ctx, 1); len(saved) != 2 {
 		t.Errorf("after removing one, %d goals remain, want 2", len(saved))
+	}
+}
+
+// campaignVisits are hand-made visits on site 3 (UTC) for the campaign
+// conversions, with the goals Signup (event), /thanks and /blog/** (pages):
+//
+//	visit  visitor  start (UTC)        source/medium/campaign/content/term      converts
+//	301    1        2024-04-01 08:00   news/email/spring/banner/privacy         yes: /thanks and Signup, once
+//	302    2        2024-04-01 09:00   news/email/spring/banner/-               no
+//	303    1        2024-04-01 12:00   news/email/spring/text/privacy           yes: /blog/a
+//	304    3        2024-04-01 23:50   ads/cpc/winter/banner/analytics          no: its Signup is on the 2nd
+//	305    4        2024-04-01 14:00   ads/cpc/winter/text/analytics            yes: /thanks
+//	306    5        2024-04-01 15:00   -                                        yes: Signup
+//	307    6        2024-04-01 16:00   -                                        no: an outbound click is no goal
+//	308    8        2024-03-31 23:00   ads/cpc/winter/text/analytics            before the range
+//	309    7        site 4, news/email/spring, Signup: never in site 3's reports
+var campaignVisits = []visit{
+	{site: 3, session: 301, visitor: 1, utmSource: "news", utmMedium: "email", utmCampaign: "spring", utmContent: "banner", utmTerm: "privacy",
+		steps: []step{{at: "2024-04-01 08:00:00", name: "pageview", page: "/pricing"}, {at: "2024-04-01 08:01:00", name: "pageview", page: "/thanks"},
+			{at: "2024-04-01 08:02:00", name: "Signup", page: "/thanks"}}},
+	{site: 3, session: 302, visitor: 2, utmSource: "news", utmMedium: "email", utmCampaign: "spring", utmContent: "banner",
+		steps: []step{{at: "2024-04-01 09:00:00", name: "pageview", page: "/"}}},
+	{site: 3, session: 303, visitor: 1, utmSource: "news", utmMedium: "email", utmCampaign: "spring", utmContent: "text", utmTerm: "privacy",
+		steps: []step{{at: "2024-04-01 12:00:00", name: "pageview", page: "/blog/a"}}},
+	{site: 3, session: 304, visitor: 3, utmSource: "ads", utmMedium: "cpc", utmCampaign: "winter", utmContent: "banner", utmTerm: "analytics",
+		steps: []step{{at: "2024-04-01 23:50:00", name: "pageview", page: "/"}, {at: "2024-04-02 00:05:00", name: "Signup", page: "/"}}},
+	{site: 3, session: 305, visitor: 4, utmSource: "ads", utmMedium: "cpc", utmCampaign: "winter", utmContent: "text", utmTerm: "analytics",
+		steps: []step{{at: "2024-04-01 14:00:00", name: "pageview", page: "/thanks"}}},
+	{site: 3, session: 306, visitor: 5, steps: []step{{at: "2024-04-01 15:00:00", name: "pageview", page: "/"},
+		{at: "2024-04-01 15:01:00", name: "Signup", page: "/"}}},
+	{site: 3, session: 307, visitor: 6, steps: []step{{at: "2024-04-01 16:00:00", name: "pageview", page: "/about"},
+		{at: "2024-04-01 16:01:00", name: "Outbound Link: Click", page: "/about", props: map[string]string{"url": "https://x.org/"}}}},
+	{site: 3, session: 308, visitor: 8, utmSource: "ads", utmMedium: "cpc", utmCampaign: "winter", utmContent: "text", utmTerm: "analytics",
+		steps: []step{{at: "2024-03-31 23:00:00", name: "pageview", page: "/thanks"}}},
+	{site: 4, session: 309, visitor: 7, utmSource: "news", utmMedium: "email", utmCampaign: "spring",
+		steps: []step{{at: "2024-04-01 10:00:00", name: "pageview", page: "/"}, {at: "2024-04-01 10:01:00", name: "Signup", page: "/"}}},
+}
+
+func TestVisitConversions(t *testing.T) {
+	ctx := context.Background()
+	st := chtest.Store(t)
+	var b storage.Batch
+	for i := range campaignVisits {
+		ev, ss := campaignVisits[i].rows()
+		b.Events = append(b.Events, ev...)
+		b.Sessions = append(b.Sessions, ss...)
+	}
+	if err := st.Insert(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	goals := []storage.Goal{
+		{SiteID: 3, Kind: storage.GoalEvent, Value: "Signup"},
+		{SiteID: 3, Kind: storage.GoalPage, Value: "/thanks"},
+		{SiteID: 3, Kind: storage.GoalPage, Value: "/blog/**"},
+	}
+	day := func(filters ...storage.Filter) storage.Query {
+		return storage.Query{SiteID: 3, Timezone: "UTC", From: "2024-04-01", To: "2024-04-01", Filters: filters}
+	}
+	// Each row is "value:visits/converted visits/conversion rate".
+	tests := []struct {
+		name, property string
+		q              storage.Query
+		goals          []storage.Goal
+		want           []string
+	}{
+		{"utm_source", "visit:utm_source", day(), goals, []string{"news:3/2/66.7%", ":2/1/50%", "ads:2/1/50%"}},
+		{"utm_medium", "visit:utm_medium", day(), goals, []string{"email:3/2/66.7%", ":2/1/50%", "cpc:2/1/50%"}},
+		{"utm_campaign", "visit:utm_campaign", day(), goals, []string{"spring:3/2/66.7%", ":2/1/50%", "winter:2/1/50%"}},
+		{"utm_content", "visit:utm_content", day(), goals, []string{"banner:3/1/33.3%", ":2/1/50%", "text:2/2/100%"}},
+		{"utm_term", "visit:utm_term", day(), goals, []string{":3/1/33.3%", "analytics:2/1/50%", "privacy:2/2/100%"}},
+		{"filtered by campaign source", "visit:utm_campaign", day(is("visit:utm_source", "ads")), goals, []string{"winter:2/1/50%"}},
+		{"filtered by page", "visit:utm_campaign", day(is("event:page", "/thanks")), goals, []string{"spring:1/1/100%", "winter:1/1/100%"}},
+		{"one goal", "visit:utm_campaign", day(), goals[2:], []string{"spring:3/1/33.3%", ":2/0/0%", "winter:2/0/0%"}},
+		{"no goals", "visit:utm_campaign", day(), nil, []string{"spring:3/0/0%", ":2/0/0%", "winter:2/0/0%"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := st.Breakdown(ctx, tc.q, tc.property)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.VisitConversions(ctx, tc.q, tc.property, tc.goals, rows); err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, r := range rows {
+				got = append(got, fmt.Sprintf("%s:%d/%d/%v%%", r.Value, r.Visits, r.Conversions, r.ConversionRate))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+	if err := st.VisitConversions(ctx, day(), "event:page", goals, []storage.Row{{Value: "/"}}); !errors.Is(err, storage.ErrInvalidQuery) {
+		t.Errorf("conversions by event:page: err = %v, want ErrInvalidQuery", err)
 	}
 }
 
