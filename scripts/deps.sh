@@ -33,6 +33,14 @@ need_go() {
 		need_apt golang-go
 	fi
 	# go.mod names the toolchain; Go 1.21+ fetches it through the module proxy.
+	local v
+	v=$(GOTOOLCHAIN=local go env GOVERSION | sed 's/^go//')
+	case "$v" in
+	1.1[0-9]* | 1.[0-9] | 1.[0-9].* | 1.20*)
+		echo "Go $v is too old: Shade needs Go 1.21 or newer to fetch its toolchain (install it in /usr/local/go)" >&2
+		exit 1
+		;;
+	esac
 	export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 	export PATH="$(go env GOPATH)/bin:$PATH"
 }
