@@ -10,7 +10,9 @@ import (
 
 func setCookies(resp *fasthttp.Response) []string {
 	var out []string
-	resp.Header.VisitAllCookie(func(_, v []byte) { out = append(out, string(v)) })
+	for _, v := range resp.Header.Cookies() {
+		out = append(out, string(v))
+	}
 	return out
 }
 

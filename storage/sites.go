@@ -83,7 +83,7 @@ func (s *Store) SaveSite(ctx context.Context, site *Site) error {
 	}
 	if site.MatomoID != 0 {
 		if other, err := s.SiteByMatomoID(ctx, site.MatomoID); err == nil && other.ID != site.ID {
-			return fmt.Errorf("Matomo id %d already belongs to %s", site.MatomoID, other.Domain)
+			return fmt.Errorf("the Matomo id %d already belongs to %s", site.MatomoID, other.Domain)
 		}
 	}
 	if site.ID == 0 {
