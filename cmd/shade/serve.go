@@ -40,6 +40,7 @@ type serveFlags struct {
 	shutdown       time.Duration
 	ack            string
 	spoolMaxBytes  int64
+	commitWindow   time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -55,6 +56,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.demo, "demo", false, "create a demo site with 30 days of synthetic traffic and print an admin sign-in")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "how long shutdown may take to ship spooled events")
 	fs.StringVar(&f.ack, "ack", "durable", "durable: answer 202 after the event is fsynced to the spool; memory: after it is queued for writing")
+	fs.DurationVar(&f.commitWindow, "commit-window", 0, "extra wait before each spool write so more events share one fsync (0: a group is whatever arrived during the previous fsync)")
 	fs.Int64Var(&f.spoolMaxBytes, "spool-max-bytes", 0, "cap on spooled, unshipped bytes before 503s (0: a quarter of the free disk, at least 64 MiB)")
 }
 
@@ -97,6 +99,7 @@ func serve(ctx context.Context, logger *slog.Logger, args []string, stdout io.Wr
 	set := metrics.NewSet()
 	sp, err := spool.Open(logger, set, spool.Config{
 		Dir: filepath.Join(f.db.dataDir, "spool"), Durable: f.ack == "durable", MaxBytes: f.spoolMaxBytes,
+		CommitWindow: f.commitWindow,
 	})
 	if err != nil {
 		return err
