@@ -18,6 +18,7 @@ import (
 
 	"github.com/shade-analytics/shade/internal/chtest"
 	"github.com/shade-analytics/shade/storage"
+	trackerjs "github.com/shade-analytics/shade/tracker-js"
 )
 
 // harness runs a real collector over HTTP on loopback, backed by a fresh
@@ -433,6 +434,31 @@ func TestPixelAndAssets(t *testing.T) {
 	h.flush()
 	if n := h.count("SELECT count() FROM events WHERE pathname = '/noscript'"); n != 1 {
 		t.Errorf("pixel stored %d events, want 1", n)
+	}
+	asset, err := trackerjs.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string, headers ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", h.url+path, nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent gzip
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if r := get("/shade."+asset.Hash+".js", "Accept-Encoding", "gzip"); r.StatusCode != 200 ||
+		!strings.Contains(r.Header.Get("Cache-Control"), "immutable") || r.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("versioned snippet: %d, Cache-Control %q, Content-Encoding %q", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Get("Content-Encoding"))
+	}
+	if r := get("/shade.js", "If-None-Match", asset.ETag); r.StatusCode != 304 {
+		t.Errorf("snippet with a matching ETag: %d, want 304", r.StatusCode)
 	}
 	for _, p := range []string{"/shade.js", "/healthz", "/readyz"} {
 		resp, err := http.Get(h.url + p)

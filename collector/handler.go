@@ -22,6 +22,7 @@ func (c *Collector) Handler(next fasthttp.RequestHandler) (fasthttp.RequestHandl
 	if err != nil {
 		return nil, fmt.Errorf("cannot build shade-optout.js: %w", err)
 	}
+	versioned := "/shade." + snippet.Hash + ".js"
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
 		case "/api/event":
@@ -36,7 +37,7 @@ func (c *Collector) Handler(next fasthttp.RequestHandler) (fasthttp.RequestHandl
 			serveAsset(ctx, snippet, "public, max-age=3600")
 		case "/shade-optout.js":
 			serveAsset(ctx, optout, "public, max-age=3600")
-		case "/shade." + snippet.Hash + ".js":
+		case versioned:
 			serveAsset(ctx, snippet, "public, max-age=31536000, immutable")
 		case "/healthz":
 			ctx.SetContentType("text/plain; charset=utf-8")
