@@ -7,7 +7,8 @@ package collector
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/shade-analytics/shade/internal/safetext"
 )
 
 // Field caps: a hostile client cannot make a row larger than this.
@@ -54,34 +55,8 @@ func (h *Hit) IsPageview() bool { return h.Name == NamePageview }
 // clean returns s as valid UTF-8 without control characters, trimmed and cut
 // to at most max bytes on a rune boundary.
 func clean(s string, max int) string {
-	ok := utf8.ValidString(s)
-	if ok {
-		for i := 0; i < len(s); i++ {
-			if s[i] < 0x20 || s[i] == 0x7f {
-				ok = false
-				break
-			}
-		}
-	}
-	if !ok {
-		var b strings.Builder
-		for _, r := range s {
-			if r == utf8.RuneError || r < 0x20 || r == 0x7f {
-				continue
-			}
-			b.WriteRune(r)
-		}
-		s = b.String()
-	}
-	s = strings.TrimSpace(s)
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = strings.TrimSpace(s[:cut])
-	}
-	return s
+	s = strings.TrimSpace(safetext.Clean(s))
+	return strings.TrimSpace(safetext.Cut(s, max))
 }
 
 // addProp appends a custom property, dropping empty keys and any past maxProps.

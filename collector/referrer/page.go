@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/shade-analytics/shade/internal/safetext"
 )
 
 // UTM holds the campaign parameters.
@@ -73,7 +75,7 @@ func ParsePage(raw string, keep []string, hash bool) (Page, error) {
 // else the escaped form: a decoded "?" or "#" would let path text pose as a
 // query string or fragment.
 func pagePath(u *url.URL) string {
-	if strings.ContainsAny(u.Path, "?#") || hasControl(u.Path) {
+	if strings.ContainsAny(u.Path, "?#") || safetext.HasControl(u.Path) {
 		return u.EscapedPath()
 	}
 	return u.Path

@@ -35,6 +35,8 @@ package referrer
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/shade-analytics/shade/internal/safetext"
 )
 
 // Channels, exactly one of which Classify returns.
@@ -338,36 +340,4 @@ func lowerASCII(s string) string {
 // clean makes s valid UTF-8 without control characters and cuts it to at
 // most max bytes on a rune boundary, so stored strings are always safe to
 // render and bounded in size.
-func clean(s string, max int) string {
-	if len(s) > max {
-		s = s[:max]
-		// Back off to a rune boundary; a cut rune would be invalid UTF-8.
-		for i := 0; i < utf8.UTFMax && len(s) > 0; i++ {
-			r, size := utf8.DecodeLastRuneInString(s)
-			if r != utf8.RuneError || size != 1 {
-				break
-			}
-			s = s[:len(s)-1]
-		}
-	}
-	if utf8.ValidString(s) && !hasControl(s) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if r == utf8.RuneError || r < ' ' || r == 0x7f {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
-}
+func clean(s string, max int) string { return safetext.Cut(safetext.Clean(s), max) }
