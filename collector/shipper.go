@@ -50,8 +50,8 @@ type Writer interface {
 
 // ShipperConfig sizes the shipper's batches.
 type ShipperConfig struct {
-	MaxRecords int           // events per batch at most; default 5000
-	MaxWait    time.Duration // ship a smaller batch after this long; default 1s
+	MaxRecords int           // events per batch at most; default 20000
+	MaxWait    time.Duration // a batch waits this long after the last insert to fill up; default 1s
 }
 
 // Shipper moves records from the spool into ClickHouse in order: it marks a
@@ -76,7 +76,7 @@ type Shipper struct {
 // NewShipper builds a shipper; Start runs it.
 func NewShipper(logger *slog.Logger, set *metrics.Set, sp *spool.Spool, dst Writer, cfg ShipperConfig) *Shipper {
 	if cfg.MaxRecords <= 0 {
-		cfg.MaxRecords = 5000
+		cfg.MaxRecords = 20000
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = time.Second
@@ -147,17 +147,10 @@ func (s *Shipper) run(ctx context.Context) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-moved:
-				// Let a batch fill up, unless we are draining.
-				select {
-				case <-time.After(s.waitFor()):
-				case <-s.stop:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
 			}
 			continue
 		}
-		recs, next, err := s.sp.Read(pos, s.cfg.MaxRecords, 64<<20)
+		recs, next, err := s.collect(ctx, pos)
 		if err != nil {
 			return err
 		}
@@ -178,6 +171,54 @@ func (s *Shipper) run(ctx context.Context) error {
 	}
 }
 
+// maxBatchBytes caps the spool bytes read into one batch; pollEvery is how
+// often a short batch looks for more records while it waits.
+const (
+	maxBatchBytes = 64 << 20
+	pollEvery     = 50 * time.Millisecond
+)
+
+// collect reads the next batch from pos. A short batch waits for more
+// records until MaxWait has passed since the last shipment, unless the
+// shipper is draining: every insert writes a part to the events table and
+// to each rollup, so a few large inserts cost ClickHouse far less than many
+// small ones.
+func (s *Shipper) collect(ctx context.Context, pos spool.Position) ([][]byte, spool.Position, error) {
+	recs, next, err := s.sp.Read(pos, s.cfg.MaxRecords, maxBatchBytes)
+	size := 0
+	for _, r := range recs {
+		size += len(r)
+	}
+	for err == nil && next != pos && len(recs) < s.cfg.MaxRecords && size < maxBatchBytes && !s.stopping() {
+		wait := s.waitFor()
+		if wait <= 0 {
+			break
+		}
+		select {
+		case <-time.After(min(wait, pollEvery)):
+		case <-s.stop:
+		case <-ctx.Done():
+			return nil, pos, ctx.Err()
+		}
+		var more [][]byte
+		more, next, err = s.sp.Read(next, s.cfg.MaxRecords-len(recs), maxBatchBytes-size)
+		for _, r := range more {
+			size += len(r)
+		}
+		recs = append(recs, more...)
+	}
+	return recs, next, err
+}
+
+func (s *Shipper) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 // waitFor is how long to wait for more records before shipping a small batch.
 func (s *Shipper) waitFor() time.Duration {
 	since := time.Duration(time.Now().UnixNano() - s.lastShip.Load())
@@ -191,7 +232,7 @@ func (s *Shipper) waitFor() time.Duration {
 func (s *Shipper) ship(ctx context.Context, from, to spool.Position, id uint64, replay bool) error {
 	var recs [][]byte
 	for from.Less(to) {
-		more, next, err := s.sp.Read(from, s.cfg.MaxRecords, 64<<20)
+		more, next, err := s.sp.Read(from, s.cfg.MaxRecords, maxBatchBytes)
 		if err != nil {
 			return err
 		}
