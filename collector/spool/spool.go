@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"golang.org/x/sys/unix"
 )
 
 // Errors Append returns; the collector answers 503 with Retry-After to both.
@@ -289,6 +290,27 @@ func writeZeros(f *os.File, from, to int64) error {
 	return nil
 }
 
+// fillZeros zero-fills a new segment a slice at a time, waiting for each
+// slice to reach the disk before writing the next: one burst of a whole
+// segment would sit in the disk queue in front of the fsyncs that requests
+// are waiting for.
+func fillZeros(f *os.File, size int64) error {
+	const slice = 256 << 10
+	zeros := make([]byte, slice)
+	for off := int64(0); off < size; off += slice {
+		n := min(slice, size-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return fmt.Errorf("cannot zero-fill spool segment: %w", err)
+		}
+		err := unix.SyncFileRange(int(f.Fd()), off, n,
+			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+		if err != nil {
+			return fmt.Errorf("cannot zero-fill spool segment: %w", err)
+		}
+	}
+	return nil
+}
+
 // parseFrame decodes the frame at the start of b.
 func parseFrame(b []byte) (payload []byte, n int, ok bool) {
 	if len(b) < frameHeader {
@@ -358,7 +380,7 @@ func (s *Spool) prepare(seg uint64) error {
 	if err != nil {
 		return fmt.Errorf("cannot create spool segment: %w", err)
 	}
-	err = writeZeros(f, 0, s.cfg.SegmentBytes)
+	err = fillZeros(f, s.cfg.SegmentBytes)
 	if err == nil {
 		err = f.Sync()
 	}
