@@ -30,6 +30,15 @@ const maxUTMLen = 128
 // allowlisted: they go to UTM. A fragment's own "?query" is filtered by the
 // same allowlist, since hash routers put real parameters there.
 func ParsePage(raw string, keep []string, hash bool) (Page, error) {
+	if p, ok := parsePlain(strings.TrimSpace(raw), keep, hash); ok {
+		return p, nil
+	}
+	return parsePageURL(raw, keep, hash)
+}
+
+// parsePageURL is ParsePage built on net/url. It takes what parsePlain
+// declines, and it is the reference FuzzParsePagePlain holds parsePlain to.
+func parsePageURL(raw string, keep []string, hash bool) (Page, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return Page{}, fmt.Errorf("cannot parse page URL: %w", err)
@@ -71,6 +80,146 @@ func ParsePage(raw string, keep []string, hash bool) (Page, error) {
 	return p, nil
 }
 
+// parsePlain is ParsePage without net/url for the common page URL: http or
+// https, a host of letters, digits and "-._~" with an optional port, and
+// printable ASCII after it. It declines (ok false) everything else, and
+// everything ParsePage would reject, rather than re-create net/url's
+// escaping rules; parsePageURL then decides. s is already trimmed.
+func parsePlain(s string, keep []string, hash bool) (Page, bool) {
+	rest, ok := cutHTTPScheme(s)
+	if !ok {
+		return Page{}, false
+	}
+	for i := 0; i < len(rest); i++ {
+		// net/url rejects controls and escapes spaces and non-ASCII; a
+		// backslash is a path separator to browsers but not to net/url.
+		if c := rest[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return Page{}, false
+		}
+	}
+	rest, frag, _ := strings.Cut(rest, "#")
+	rest, query, _ := strings.Cut(rest, "?")
+	authority, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	host, ok := plainHost(authority)
+	if !ok {
+		return Page{}, false
+	}
+	if strings.IndexByte(path, '%') >= 0 {
+		dec, err := url.PathUnescape(path)
+		if err != nil || strings.ContainsAny(dec, "?#") || safetext.HasControl(dec) {
+			// An error, or a path pagePath keeps escaped.
+			return Page{}, false
+		}
+		path = dec
+	}
+	withFrag := hash && frag != ""
+	if withFrag && !plainFragment(frag) || !validEscapes(frag) {
+		// EscapedFragment would re-encode it, or url.Parse would fail.
+		return Page{}, false
+	}
+	if path == "" {
+		path = "/"
+	}
+	var p Page
+	p.Host = clean(lowerHost(host), MaxHostLen)
+	if len(keep) == 0 && !withFrag {
+		// Nothing can join the path, so no builder: the common case
+		// allocates nothing.
+		var none strings.Builder
+		filterQuery(&none, query, nil, &p.UTM)
+		p.Path = cutPath(path)
+		return p, true
+	}
+	var b strings.Builder
+	b.Grow(len(path) + 1 + len(query) + 1 + len(frag))
+	b.WriteString(path)
+	filterQuery(&b, query, keep, &p.UTM)
+	if withFrag {
+		frag, fragQuery, _ := strings.Cut(frag, "?")
+		b.WriteByte('#')
+		b.WriteString(frag)
+		var fragUTM UTM
+		filterQuery(&b, fragQuery, keep, &fragUTM)
+		fillUTM(&p.UTM, fragUTM)
+	}
+	p.Path = cutPath(b.String())
+	return p, true
+}
+
+// cutHTTPScheme returns what follows "http://" or "https://", matched
+// without regard to ASCII case as url.Parse does.
+func cutHTTPScheme(s string) (string, bool) {
+	for _, prefix := range [...]string{"http://", "https://"} {
+		if len(s) >= len(prefix) && equalFoldASCII(s[:len(prefix)], prefix) {
+			return s[len(prefix):], true
+		}
+	}
+	return "", false
+}
+
+// equalFoldASCII reports whether s equals the lowercase ASCII lower,
+// ignoring ASCII case only: strings.EqualFold would also match "ſ" to "s".
+func equalFoldASCII(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHost returns the hostname of an authority made only of letters,
+// digits, "-._~" and an optional numeric port, without a trailing dot;
+// url.Parse keeps such an authority as it is, and validHost only needs to
+// check the length.
+func plainHost(authority string) (string, bool) {
+	host, port, _ := strings.Cut(authority, ":")
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return "", false
+		}
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return "", false
+		}
+	}
+	host = strings.TrimSuffix(host, ".")
+	return host, host != "" && len(host) <= MaxHostLen
+}
+
+// plainFragment reports whether EscapedFragment returns frag unchanged:
+// printable ASCII without escapes or the bytes it would encode.
+func plainFragment(frag string) bool {
+	return !strings.ContainsAny(frag, "\"#%<>\\^`{|}")
+}
+
+// validEscapes reports whether every "%" in s starts a two-digit hex
+// escape, the only way url.Parse can fail on a fragment.
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 // pagePath returns the decoded path when that is unambiguous and readable,
 // else the escaped form: a decoded "?" or "#" would let path text pose as a
 // query string or fragment.
@@ -90,22 +239,26 @@ func filterQuery(b *strings.Builder, rawQuery string, keep []string, utm *UTM) {
 		var pair string
 		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
 		rawName, rawValue, _ := strings.Cut(pair, "=")
-		name, err := url.QueryUnescape(rawName)
-		if err != nil || name == "" {
+		name, ok := queryUnescape(rawName)
+		if !ok || name == "" {
 			continue
 		}
-		value, err := url.QueryUnescape(rawValue)
-		if err != nil {
+		campaign := isCampaign(name)
+		if !campaign && !kept(name, keep) {
+			// The value of a dropped parameter is never decoded: that
+			// could only allocate.
 			continue
 		}
-		if !isCampaign(name) {
-			if kept(name, keep) {
-				b.WriteByte(sep)
-				sep = '&'
-				b.WriteString(url.QueryEscape(name))
-				b.WriteByte('=')
-				b.WriteString(url.QueryEscape(value))
-			}
+		value, ok := queryUnescape(rawValue)
+		if !ok {
+			continue
+		}
+		if !campaign {
+			b.WriteByte(sep)
+			sep = '&'
+			b.WriteString(url.QueryEscape(name))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(value))
 			continue
 		}
 		value = clean(strings.TrimSpace(value), maxUTMLen)
@@ -132,6 +285,16 @@ func filterQuery(b *strings.Builder, rawQuery string, keep []string, utm *UTM) {
 	if utm.Source == "" {
 		utm.Source = src
 	}
+}
+
+// queryUnescape is url.QueryUnescape reporting success, with a cheaper
+// check for the usual name or value that has nothing to decode.
+func queryUnescape(s string) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, true
+	}
+	v, err := url.QueryUnescape(s)
+	return v, err == nil
 }
 
 // setOnce keeps the first non-empty value, so a repeated parameter cannot

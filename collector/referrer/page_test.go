@@ -1,6 +1,7 @@
 package referrer
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -158,12 +159,184 @@ func FuzzParsePage(f *testing.F) {
 	})
 }
 
+// plainSeeds are page URLs around the edges of parsePlain: what it takes,
+// what it must leave to net/url, and what ParsePage rejects.
+var plainSeeds = []string{
+	"https://example.com/blog/post?utm_source=newsletter&utm_medium=email",
+	"HTTPS://EXAMPLE.COM/PATH", "hTtP://x.y/", "httpſ://example.com/", "https:example.com", "http:/example.com",
+	"https://Example.COM:8443/a?q=1", "https://example.com:/x", "https://example.com:0/", "http://example.com:99999999999/",
+	"https://a.b:8080:90/", "https://a.b:80a/", "https://:80/", "https://example.com./", "https://./", "https://example.com../",
+	"https://ex_ample.com/", "https://ex~ample.com/", "https://-.com/", "https://ex%41mple.com/", "https://ü.example/",
+	"https://user:pw@example.com/", "https://@example.com/", "https://[::1]:80/", "https://example.com\\evil.example/",
+	"https://example.com", "https://example.com?q=1", "https://example.com#/x?q=1", "https://example.com/?", "https://example.com/??q=1",
+	"https://example.com//a//b", "https:////a", "https:///a", "https://example.com/a b", " https://example.com/ \n", "https://exa mple.com/",
+	"https://example.com/p?q=a;b&utm_source=x;y", "https://example.com/p?q=a+b&q=a%20b&utm_campaign=a+b%20c",
+	"https://example.com/p?&&q=&=x&q&%71=1&q%=2", "https://example.com/p?q=a/b?c:d@e&q=%E2%82%AC&q=%FF",
+	"https://example.com/p?utm_source=%20a%20&ref=b&source=c&utm_source=d", "https://example.com/p?q=%zz&utm_source=%ZZ",
+	"https://example.com/%zz", "https://example.com/%", "https://example.com/%4", "https://example.com/a%2Fb", "https://example.com/a%3fb",
+	"https://example.com/a%00b", "https://example.com/%7f", "https://example.com/caf%C3%A9", "https://example.com/%FF", "https://example.com/ü",
+	"https://example.com/#%", "https://example.com/#%4", "https://example.com/#%41", "https://example.com/#a#b", "https://example.com/#a\"b",
+	"https://example.com/#a<b", "https://example.com/#", "https://example.com/#?", "https://example.com/x#/p?q=1&utm_medium=cpc&utm_source=z",
+	"https://example.com/?utm_source=a#/?utm_source=b&utm_term=t", "https://example.com/a\x7fb", "https://example.com/\x00",
+	"https://example.com/" + strings.Repeat("a/", 1200),
+	"https://example.com/s?q=" + strings.Repeat("x", 1010) + "&q=y",
+	"https://example.com/#/" + strings.Repeat("p", 1000) + "?q=1&q=2",
+	"https://" + strings.Repeat("a", 250) + ".co/", "https://" + strings.Repeat("a", 251) + ".co/",
+}
+
+// plainKeeps are allowlists for the seeds, joined with commas.
+var plainKeeps = []string{"", "q", "q,utm_source,ref,page"}
+
+// FuzzParsePagePlain holds ParsePage, and so parsePlain, to the net/url
+// implementation: the same Page and the same error for every input.
+func FuzzParsePagePlain(f *testing.F) {
+	for _, tt := range parsePageTests {
+		f.Add(tt.raw, strings.Join(tt.keep, ","), tt.hash)
+	}
+	for _, raw := range plainSeeds {
+		for _, keep := range plainKeeps {
+			f.Add(raw, keep, false)
+			f.Add(raw, keep, true)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw, keepList string, hash bool) {
+		var keep []string
+		if keepList != "" {
+			keep = strings.Split(keepList, ",")
+		}
+		got, gotErr := ParsePage(raw, keep, hash)
+		want, wantErr := parsePageURL(raw, keep, hash)
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("ParsePage(%q, %q, %t):\ngot  %+v, %v\nwant %+v, %v (net/url)", raw, keep, hash, got, gotErr, want, wantErr)
+		}
+	})
+}
+
+// TestParsePlainTakesCommonURLs guards the fast path against declining
+// everything, which FuzzParsePagePlain alone would not notice.
+func TestParsePlainTakesCommonURLs(t *testing.T) {
+	f := func(raw string, keep []string, hash bool) {
+		t.Helper()
+		got, ok := parsePlain(raw, keep, hash)
+		if !ok {
+			t.Fatalf("parsePlain(%q): declined, want it handled", raw)
+		}
+		want, err := parsePageURL(raw, keep, hash)
+		if err != nil || got != want {
+			t.Errorf("parsePlain(%q):\ngot  %+v\nwant %+v, %v (net/url)", raw, got, want, err)
+		}
+	}
+	f("https://example.com/blog/post?utm_source=newsletter&utm_medium=email", nil, false)
+	f("https://example.com", nil, false)
+	f("HTTP://WWW.Example.COM.:8080/A/b/?ref=hn#top", nil, false)
+	f("https://example.com/search?q=red+shoes&page=2&sid=x%2By", []string{"q", "page"}, false)
+	f("https://example.com/caf%C3%A9/", nil, false)
+	f("https://example.com/app/#/cart?step=2&utm_source=x", []string{"step"}, true)
+	f("https://example.com/#%E2%80%A6", nil, false)
+}
+
+// FuzzFilterQuery holds filterQuery to filterQueryReference.
+func FuzzFilterQuery(f *testing.F) {
+	for _, raw := range plainSeeds {
+		if _, q, ok := strings.Cut(raw, "?"); ok {
+			f.Add(q, "q,utm_source")
+		}
+	}
+	f.Add("q=%zz&q=%41+b&utm_source=%ZZ&ref=a&source=b&utm_medium=%20m%20&sid=%", "q,ref,sid")
+	f.Fuzz(func(t *testing.T, rawQuery, keepList string) {
+		keep := strings.Split(keepList, ",")
+		var got, want strings.Builder
+		var gotUTM, wantUTM UTM
+		filterQuery(&got, rawQuery, keep, &gotUTM)
+		filterQueryReference(&want, rawQuery, keep, &wantUTM)
+		if got.String() != want.String() || gotUTM != wantUTM {
+			t.Errorf("filterQuery(%q, %q):\ngot  %q %+v\nwant %q %+v", rawQuery, keep, got.String(), gotUTM, want.String(), wantUTM)
+		}
+	})
+}
+
+// filterQueryReference is filterQuery as it was before it skipped decoding
+// the values of dropped parameters.
+func filterQueryReference(b *strings.Builder, rawQuery string, keep []string, utm *UTM) {
+	var ref, src string
+	sep := byte('?')
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil || name == "" {
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			continue
+		}
+		if !isCampaign(name) {
+			if kept(name, keep) {
+				b.WriteByte(sep)
+				sep = '&'
+				b.WriteString(url.QueryEscape(name))
+				b.WriteByte('=')
+				b.WriteString(url.QueryEscape(value))
+			}
+			continue
+		}
+		value = clean(strings.TrimSpace(value), maxUTMLen)
+		switch name {
+		case "utm_source":
+			setOnce(&utm.Source, value)
+		case "utm_medium":
+			setOnce(&utm.Medium, value)
+		case "utm_campaign":
+			setOnce(&utm.Campaign, value)
+		case "utm_content":
+			setOnce(&utm.Content, value)
+		case "utm_term":
+			setOnce(&utm.Term, value)
+		case "ref":
+			setOnce(&ref, value)
+		case "source":
+			setOnce(&src, value)
+		}
+	}
+	if utm.Source == "" {
+		utm.Source = ref
+	}
+	if utm.Source == "" {
+		utm.Source = src
+	}
+}
+
+// BenchmarkParsePage runs each URL through ParsePage and, as "net-url",
+// through the net/url implementation it falls back to.
 func BenchmarkParsePage(b *testing.B) {
-	keep := []string{"q"}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ParsePage("https://shop.example/search?q=shoes&sid=123&utm_source=google&utm_medium=cpc", keep, false); err != nil {
-			b.Fatal(err)
+	for _, bc := range []struct {
+		name, raw string
+		keep      []string
+		hash      bool
+	}{
+		{"typical", "https://example.com/blog/post?utm_source=newsletter&utm_medium=email", nil, false},
+		{"keep", "https://shop.example/search?q=shoes&sid=123&utm_source=google&utm_medium=cpc", []string{"q"}, false},
+		{"escaped", "https://shop.example/caf%C3%A9?gclid=Cj0KCQ%2Bx%2Fy&utm_campaign=spring+sale", nil, false},
+		{"hash", "https://shop.example/app/#/cart?step=2&utm_source=x", []string{"step"}, true},
+	} {
+		for _, impl := range []struct {
+			name  string
+			parse func(string, []string, bool) (Page, error)
+		}{{"", ParsePage}, {"net-url", parsePageURL}} {
+			name := bc.name
+			if impl.name != "" {
+				name += "/" + impl.name
+			}
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := impl.parse(bc.raw, bc.keep, bc.hash); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }
