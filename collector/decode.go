@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fastjson"
 )
@@ -38,24 +39,26 @@ func decodeEvent(body []byte) (Hit, error) {
 		return h, errors.New("malformed JSON: the body must be an object")
 	}
 	// One pass over the object's fields: looking each name up in turn would
-	// scan the object once per alias.
+	// scan the object once per alias. Text fields are only noted here, as
+	// bytes in the parser's buffer, and copied out together below.
 	obj, _ := v.Object()
 	var props *fastjson.Value
+	var text [numTextFields][]byte
 	obj.Visit(func(k []byte, f *fastjson.Value) {
 		if f.Type() == fastjson.TypeNull {
 			return
 		}
 		switch string(k) {
 		case "n", "name":
-			h.Name = clean(scalar(f), maxNameLen)
+			text[textName] = scalarBytes(f)
 		case "u", "url":
-			h.URL = clean(scalar(f), maxURLLen)
+			text[textURL] = scalarBytes(f)
 		case "d", "domain":
-			h.Domain = clean(scalar(f), maxDomainLen)
+			text[textDomain] = scalarBytes(f)
 		case "r", "referrer":
-			h.Referrer = clean(scalar(f), maxURLLen)
+			text[textReferrer] = scalarBytes(f)
 		case "t", "title":
-			h.Title = clean(scalar(f), maxTitleLen)
+			text[textTitle] = scalarBytes(f)
 		case "w", "screen_width":
 			h.Width = int(clamp(number(f), 0, 100000))
 		case "e", "engagement_time":
@@ -68,6 +71,8 @@ func decodeEvent(body []byte) (Hit, error) {
 			props = f
 		}
 	})
+	// Before props: parsing a props string reuses p and its buffer.
+	h.setText(&text)
 	if h.Name == "" {
 		return h, errNoName
 	}
@@ -95,6 +100,65 @@ func decodeEvent(body []byte) (Hit, error) {
 		})
 	}
 	return h, nil
+}
+
+// Hit's text fields, as decodeEvent collects them.
+const (
+	textName = iota
+	textURL
+	textDomain
+	textReferrer
+	textTitle
+	numTextFields
+)
+
+var textMax = [numTextFields]int{maxNameLen, maxURLLen, maxDomainLen, maxURLLen, maxTitleLen}
+
+// setText cleans the text fields and copies them out of the parser's buffer
+// with one allocation for all of them instead of one each; they are read
+// and stored together anyway.
+func (h *Hit) setText(text *[numTextFields][]byte) {
+	var slow [numTextFields]string
+	var isSlow [numTextFields]bool
+	n := 0
+	for i, b := range text {
+		if c, ok := cleanASCII(b, textMax[i]); ok {
+			text[i] = c
+			n += len(c)
+		} else {
+			slow[i], isSlow[i] = clean(string(b), textMax[i]), true
+			n += len(slow[i])
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	var end [numTextFields]int
+	for i := range text {
+		if isSlow[i] {
+			sb.WriteString(slow[i])
+		} else {
+			sb.Write(text[i])
+		}
+		end[i] = sb.Len()
+	}
+	all := sb.String()
+	h.Name = all[:end[textName]]
+	h.URL = all[end[textName]:end[textURL]]
+	h.Domain = all[end[textURL]:end[textDomain]]
+	h.Referrer = all[end[textDomain]:end[textReferrer]]
+	h.Title = all[end[textReferrer]:end[textTitle]]
+}
+
+// scalarBytes is scalar as bytes, without a copy for strings: they stay in
+// the parser's buffer.
+func scalarBytes(f *fastjson.Value) []byte {
+	switch f.Type() {
+	case fastjson.TypeString:
+		return f.GetStringBytes()
+	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
+		return f.MarshalTo(nil)
+	}
+	return nil
 }
 
 // scalar renders a JSON scalar as text; objects and arrays give "".

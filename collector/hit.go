@@ -6,6 +6,7 @@
 package collector
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/shade-analytics/shade/internal/safetext"
@@ -57,6 +58,21 @@ func (h *Hit) IsPageview() bool { return h.Name == NamePageview }
 func clean(s string, max int) string {
 	s = strings.TrimSpace(safetext.Clean(s))
 	return strings.TrimSpace(safetext.Cut(s, max))
+}
+
+// cleanASCII is clean for printable ASCII, the text nearly every hit
+// sends, without a copy: it returns a part of b, or false when b holds
+// anything else and clean must decide.
+func cleanASCII(b []byte, max int) ([]byte, bool) {
+	if !safetext.PrintableASCII(b) {
+		return nil, false
+	}
+	// The only white space left is ' ', and every byte starts a rune.
+	b = bytes.Trim(b, " ")
+	if len(b) > max {
+		b = bytes.TrimRight(b[:max], " ")
+	}
+	return b, true
 }
 
 // addProp appends a custom property, dropping empty keys and any past maxProps.

@@ -230,14 +230,32 @@ func validHost(h string) bool {
 	if h == "" || len(h) > MaxHostLen {
 		return false
 	}
+	ascii := true
 	for i := 0; i < len(h); i++ {
 		c := h[i]
-		if c <= ' ' || c == 0x7f || strings.IndexByte(`"<>\^`+"`{|}%", c) >= 0 {
+		if badHostByte[c] {
 			return false
 		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
-	return utf8.ValidString(h)
+	return ascii || utf8.ValidString(h)
 }
+
+// badHostByte marks the bytes validHost rejects: spaces, controls and the
+// characters no browser sends unescaped in a host. A table instead of a
+// search through the list for every byte of every referrer.
+var badHostByte = func() (t [256]bool) {
+	for c := 0; c <= ' '; c++ {
+		t[c] = true
+	}
+	t[0x7f] = true
+	for _, c := range []byte(`"<>\^` + "`{|}%") {
+		t[c] = true
+	}
+	return t
+}()
 
 // sameSite reports whether a referrer host (already normalised) belongs to
 // the page's own site.

@@ -277,3 +277,29 @@ func BenchmarkClassifyUTM(b *testing.B) {
 		Classify("https://www.google.de/", "shop.example", UTM{Source: "google", Medium: "cpc"})
 	}
 }
+
+// validHostRef is validHost before its lookup table, kept as the reference
+// FuzzValidHost holds validHost to.
+func validHostRef(h string) bool {
+	if h == "" || len(h) > MaxHostLen {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`"<>\^`+"`{|}%", c) >= 0 {
+			return false
+		}
+	}
+	return utf8.ValidString(h)
+}
+
+func FuzzValidHost(f *testing.F) {
+	for _, h := range []string{"example.com", "ex ample.com", "a%20b", "b\xfcch.de", "bücher.de", "x\x7f", "a\\b", "a`b", "[::1]", "", strings.Repeat("a", MaxHostLen+1)} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		if got, want := validHost(h), validHostRef(h); got != want {
+			t.Fatalf("validHost(%q) = %t, want %t", h, got, want)
+		}
+	})
+}
