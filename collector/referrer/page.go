@@ -65,19 +65,22 @@ func parsePageURL(raw string, keep []string, hash bool) (Page, error) {
 	b.WriteString(path)
 	filterQuery(&b, u.RawQuery, keep, &p.UTM)
 	if hash && u.Fragment != "" {
-		frag := u.EscapedFragment()
-		fragQuery := ""
-		if i := strings.IndexByte(frag, '?'); i >= 0 {
-			frag, fragQuery = frag[:i], frag[i+1:]
-		}
-		b.WriteByte('#')
-		b.WriteString(frag)
-		var fragUTM UTM
-		filterQuery(&b, fragQuery, keep, &fragUTM)
-		fillUTM(&p.UTM, fragUTM)
+		appendFragment(&b, u.EscapedFragment(), keep, &p.UTM)
 	}
 	p.Path = cutPath(b.String())
 	return p, nil
+}
+
+// appendFragment appends "#" and a hash-routed fragment, whose own "?query"
+// goes through the same allowlist; its campaign tags fill in what the
+// page's query left empty.
+func appendFragment(b *strings.Builder, frag string, keep []string, utm *UTM) {
+	frag, fragQuery, _ := strings.Cut(frag, "?")
+	b.WriteByte('#')
+	b.WriteString(frag)
+	var fragUTM UTM
+	filterQuery(b, fragQuery, keep, &fragUTM)
+	fillUTM(utm, fragUTM)
 }
 
 // parsePlain is ParsePage without net/url for the common page URL: http or
@@ -138,12 +141,7 @@ func parsePlain(s string, keep []string, hash bool) (Page, bool) {
 	b.WriteString(path)
 	filterQuery(&b, query, keep, &p.UTM)
 	if withFrag {
-		frag, fragQuery, _ := strings.Cut(frag, "?")
-		b.WriteByte('#')
-		b.WriteString(frag)
-		var fragUTM UTM
-		filterQuery(&b, fragQuery, keep, &fragUTM)
-		fillUTM(&p.UTM, fragUTM)
+		appendFragment(&b, frag, keep, &p.UTM)
 	}
 	p.Path = cutPath(b.String())
 	return p, true
